@@ -1,0 +1,19 @@
+# tagseg: reproduces sun2018 and luo2017 from raw data. See README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/fcn.smk"
+include: "workflow/rules/tables.smk"
+
+
+rule all:
+    input:
+        get_final_outputs(),
+    default_target: True

@@ -1,0 +1,41 @@
+"""Torch datasets over a cached split, and a collate that pads images of different sizes."""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import Dataset
+
+from tagseg.data.transforms import Compose, to_tensors
+from tagseg.data.voc import IGNORE_INDEX, CachedSplit
+
+
+class SegmentationDataset(Dataset):
+    """Items ``(image (3, H, W), mask (H, W), tags (20,))`` from a cached split, transformed jointly."""
+
+    def __init__(self, split: CachedSplit, transform: Compose):
+        self.split = split
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        sample = self.split[i]
+        image, mask = self.transform(*to_tensors(sample.image, sample.mask))
+        return image, mask, torch.from_numpy(sample.tags.astype("float32"))
+
+
+def pad_collate(batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, ...]:
+    """Stack a batch, padding each image with zeros and each mask with void to the largest size.
+
+    Padded pixels are void, so they are never scored; VOC images differ in size, the synthetic
+    ones do not (then this is a plain stack).
+    """
+    height = max(image.shape[1] for image, _, _ in batch)
+    width = max(image.shape[2] for image, _, _ in batch)
+    images = torch.zeros(len(batch), 3, height, width)
+    masks = torch.full((len(batch), height, width), IGNORE_INDEX, dtype=torch.int64)
+    for k, (image, mask, _) in enumerate(batch):
+        images[k, :, : image.shape[1], : image.shape[2]] = image
+        masks[k, : mask.shape[0], : mask.shape[1]] = mask
+    return images, masks, torch.stack([tags for _, _, tags in batch])

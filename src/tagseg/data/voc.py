@@ -1,0 +1,266 @@
+"""The one reader of the PASCAL VOC2012 layout, its tag files, and the decoded-array cache.
+
+Layout (under ``<root>/VOCdevkit/VOC2012``)::
+
+    JPEGImages/<id>.jpg                      RGB images
+    SegmentationClass/<id>.png               P-mode masks, VOC palette, 255 = void
+    ImageSets/Segmentation/<split>.txt       ids of pixel-labelled splits
+    ImageSets/Main/<split>.txt               ids of tag-only splits (weak pools)
+    ImageSets/Main/<class>_<split>.txt       image-level tags, "<id> 1" or "<id> -1" (VOC's own format)
+
+Images and masks are decoded once by :func:`build_cache` into three files per split
+(``images.npy`` and ``masks.npy``, flat uint8 arrays opened memory-mapped, and ``index.npz``
+with ids, shapes, offsets and tags), so training epochs never decode JPEG or PNG again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+CLASSES = (
+    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
+    "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
+    "train", "tvmonitor",
+)  # fmt: skip
+OBJECT_CLASSES = CLASSES[1:]
+NUM_CLASSES = len(CLASSES)  # 21, background included
+IGNORE_INDEX = 255  # VOC's void label: object borders and "difficult" regions
+
+VOC_SUBDIR = Path("VOCdevkit") / "VOC2012"
+CACHE_FILES = ("images.npy", "masks.npy", "index.npz")
+
+
+def voc_palette() -> list[int]:
+    """The 256-entry VOC colour map as a flat [r, g, b, ...] list (class c's colour from c's bits)."""
+    palette = []
+    for label in range(256):
+        r = g = b = 0
+        c = label
+        for bit in range(8):
+            r |= ((c >> 0) & 1) << (7 - bit)
+            g |= ((c >> 1) & 1) << (7 - bit)
+            b |= ((c >> 2) & 1) << (7 - bit)
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def voc_dir(root: str | os.PathLike) -> Path:
+    """``<root>/VOCdevkit/VOC2012``: where torchvision's VOCSegmentation also looks."""
+    return Path(root) / VOC_SUBDIR
+
+
+# --- writing (used by the synthetic generator and by tests that build small datasets) -------------
+
+
+def write_mask(path: Path, mask: np.ndarray) -> None:
+    """Save an (H, W) uint8 label array as a P-mode PNG with the VOC palette."""
+    image = Image.fromarray(mask.astype(np.uint8), mode="P")
+    image.putpalette(voc_palette())
+    image.save(path)
+
+
+def write_ids(path: Path, ids: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{i}\n" for i in ids))
+
+
+def write_tag_files(voc: Path, split: str, ids: list[str], tags: np.ndarray) -> None:
+    """Write (n, 20) binary tags as VOC's ``ImageSets/Main/<class>_<split>.txt`` files."""
+    main = voc / "ImageSets" / "Main"
+    main.mkdir(parents=True, exist_ok=True)
+    for c, name in enumerate(OBJECT_CLASSES):
+        lines = (f"{i} {1 if t else -1:2d}\n" for i, t in zip(ids, tags[:, c]))
+        (main / f"{name}_{split}.txt").write_text("".join(lines))
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+
+def read_ids(voc: Path, split: str) -> list[str]:
+    """Ids of a split: ImageSets/Segmentation/<split>.txt if it exists, else ImageSets/Main/<split>.txt."""
+    for kind in ("Segmentation", "Main"):
+        path = voc / "ImageSets" / kind / f"{split}.txt"
+        if path.exists():
+            ids = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+            if not ids:
+                raise ValueError(f"{path}: split list is empty")
+            return ids
+    raise FileNotFoundError(
+        f"{voc}/ImageSets: no split '{split}' (expected Segmentation/{split}.txt or Main/{split}.txt)"
+    )
+
+
+def has_masks(voc: Path, split: str) -> bool:
+    """Pixel-labelled splits are listed under ImageSets/Segmentation; weak pools are not."""
+    return (voc / "ImageSets" / "Segmentation" / f"{split}.txt").exists()
+
+
+def read_tags(voc: Path, split: str, ids: list[str]) -> np.ndarray | None:
+    """(n, 20) uint8 tags from ``Main/<class>_<split>.txt``; None if the split has no tag files.
+
+    VOC marks "difficult" presence with 0; it counts as present, as in VOC's classification task.
+    """
+    main = voc / "ImageSets" / "Main"
+    if not (main / f"{OBJECT_CLASSES[0]}_{split}.txt").exists():
+        return None
+    row = {image_id: r for r, image_id in enumerate(ids)}
+    tags = np.zeros((len(ids), len(OBJECT_CLASSES)), dtype=np.uint8)
+    for c, name in enumerate(OBJECT_CLASSES):
+        path = main / f"{name}_{split}.txt"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: tag file missing (the other classes of '{split}' have one)")
+        for n, line in enumerate(path.read_text().splitlines(), start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2 or fields[1] not in ("1", "-1", "0"):
+                raise ValueError(f"{path}:{n}: expected '<id> 1|-1|0', got {line!r}")
+            if fields[0] in row:
+                tags[row[fields[0]], c] = fields[1] != "-1"
+    return tags
+
+
+def tags_from_mask(mask: np.ndarray) -> np.ndarray:
+    """(20,) uint8: the object classes a label mask contains (background and void left out)."""
+    present = np.zeros(NUM_CLASSES, dtype=bool)
+    values = np.unique(mask)
+    present[values[values < NUM_CLASSES]] = True
+    return present[1:].astype(np.uint8)
+
+
+def read_image(voc: Path, image_id: str) -> np.ndarray:
+    path = voc / "JPEGImages" / f"{image_id}.jpg"
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def read_mask(voc: Path, image_id: str) -> np.ndarray:
+    path = voc / "SegmentationClass" / f"{image_id}.png"
+    with Image.open(path) as image:
+        if image.mode != "P":
+            raise ValueError(f"{path}: expected a P-mode (palette) PNG of class indices, got mode {image.mode}")
+        mask = np.asarray(image)
+    bad = np.setdiff1d(np.unique(mask), [*range(NUM_CLASSES), IGNORE_INDEX])
+    if bad.size:
+        raise ValueError(f"{path}: labels {bad.tolist()} are neither classes 0-20 nor void 255")
+    return mask
+
+
+# --- the cache -------------------------------------------------------------------------------------
+
+
+def build_cache(root: str | os.PathLike, split: str, out_dir: str | os.PathLike) -> None:
+    """Decode every image (and mask, for pixel-labelled splits) of ``split`` once into ``out_dir``.
+
+    Tags come from the split's tag files where they exist, else from the masks.
+    Files are written under temporary names and renamed last, so a failed run leaves nothing
+    that looks complete.
+    """
+    voc = voc_dir(root)
+    ids = read_ids(voc, split)
+    with_masks = has_masks(voc, split)
+    images, masks, shapes = [], [], []
+    for image_id in ids:
+        image = read_image(voc, image_id)
+        shapes.append(image.shape[:2])
+        images.append(image.reshape(-1))
+        if with_masks:
+            mask = read_mask(voc, image_id)
+            if mask.shape != image.shape[:2]:
+                raise ValueError(f"{voc}/SegmentationClass/{image_id}.png: size {mask.shape} != image {image.shape[:2]}")
+            masks.append(mask.reshape(-1))
+    shapes = np.asarray(shapes, dtype=np.int64).reshape(-1, 2)
+    tags = read_tags(voc, split, ids)
+    if tags is None:
+        if not with_masks:
+            raise FileNotFoundError(f"{voc}/ImageSets/Main: split '{split}' has neither masks nor tag files")
+        tags = np.stack([tags_from_mask(m) for m in masks])
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    arrays = {
+        "images.npy": np.concatenate(images),
+        "masks.npy": np.concatenate(masks) if with_masks else np.zeros(0, dtype=np.uint8),
+    }
+    for name, array in arrays.items():
+        np.save(out / f".{name}.tmp.npy", array)
+    np.savez(
+        out / ".index.tmp.npz",
+        ids=np.asarray(ids),
+        shapes=shapes,
+        offsets=np.concatenate([[0], np.cumsum(shapes[:, 0] * shapes[:, 1])]),
+        tags=tags,
+        has_masks=with_masks,
+    )
+    for name in arrays:
+        os.replace(out / f".{name}.tmp.npy", out / name)
+    os.replace(out / ".index.tmp.npz", out / "index.npz")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One decoded example: image (H, W, 3) uint8, mask (H, W) uint8 or None, tags (20,) uint8."""
+
+    image: np.ndarray
+    mask: np.ndarray | None
+    tags: np.ndarray
+    image_id: str
+
+
+class CachedSplit:
+    """A split read from :func:`build_cache`'s files; images and masks are memory-mapped."""
+
+    def __init__(self, cache_dir: str | os.PathLike):
+        cache = Path(cache_dir)
+        missing = [name for name in CACHE_FILES if not (cache / name).exists()]
+        if missing:
+            raise FileNotFoundError(f"{cache}: not a split cache (missing {', '.join(missing)}); build it with tagseg.data.voc")
+        index = np.load(cache / "index.npz")
+        self.ids = [str(i) for i in index["ids"]]
+        self.shapes = index["shapes"]
+        self.offsets = index["offsets"]
+        self.tags = index["tags"]
+        self.has_masks = bool(index["has_masks"])
+        self._images = np.load(cache / "images.npy", mmap_mode="r")
+        self._masks = np.load(cache / "masks.npy", mmap_mode="r")
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> Sample:
+        h, w = self.shapes[i]
+        start, stop = self.offsets[i], self.offsets[i + 1]
+        image = np.array(self._images[3 * start : 3 * stop]).reshape(h, w, 3)
+        mask = np.array(self._masks[start:stop]).reshape(h, w) if self.has_masks else None
+        return Sample(image=image, mask=mask, tags=self.tags[i], image_id=self.ids[i])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tagseg.data.voc",
+        description="Decode one split of a VOC-layout dataset once into a memory-mappable cache.",
+    )
+    parser.add_argument("--root", required=True, help="folder holding VOCdevkit/VOC2012")
+    parser.add_argument("--split", required=True, help="split name, e.g. train, val, weak_noisy")
+    parser.add_argument("--out", required=True, help="cache folder to write images.npy, masks.npy, index.npz into")
+    args = parser.parse_args(argv)
+    try:
+        build_cache(args.root, args.split, args.out)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    split = CachedSplit(args.out)
+    print(f"cached {len(split)} images of '{args.split}' (masks: {split.has_masks}) into {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

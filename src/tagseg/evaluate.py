@@ -1,0 +1,90 @@
+"""Score a trained FCN on a cached split: one confusion matrix over the split, then PA, MPA, FWAA, mIoU.
+
+    python -m tagseg.evaluate --model runs/fcn32s/model.pt --cache data/synthetic/cache/val --out val.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader
+
+from tagseg import runtime
+from tagseg.cli import add_dataclass_arguments, dataclass_from_arguments
+from tagseg.data.loading import SegmentationDataset, pad_collate
+from tagseg.data.transforms import eval_preset
+from tagseg.data.voc import CLASSES, NUM_CLASSES, CachedSplit
+from tagseg.metrics import confusion_matrix, scores
+from tagseg.train_fcn import load_fcn
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    batch_size: int = 16  # images per forward pass (padded to a common size)
+    threads: int = 1  # torch CPU threads
+    device: str = "auto"  # auto, cpu, cuda or cuda:N
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.threads < 1:
+            raise ValueError("eval.batch_size and threads: expected positive integers")
+
+
+@torch.inference_mode()
+def split_confusion(model: nn.Module, loader: DataLoader, device: torch.device) -> np.ndarray:
+    """Accumulate the (21, 21) confusion matrix of a model's argmax predictions over a split."""
+    hist = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    for images, masks, _ in loader:
+        with torch.autocast(device.type, enabled=device.type == "cuda"):
+            pred = model(images.to(device)).argmax(1)  # (B, H, W)
+        hist += confusion_matrix(masks, pred.cpu(), NUM_CLASSES)
+    return hist
+
+
+def evaluate(config: EvalConfig, model_path: str | os.PathLike, cache: str | os.PathLike) -> dict:
+    device = runtime.setup(0, config.threads, config.device)
+    split = CachedSplit(cache)
+    if not split.has_masks:
+        raise ValueError(f"{cache}: split has no masks to score against")
+    model = load_fcn(model_path, device)
+    loader = DataLoader(SegmentationDataset(split, eval_preset()), batch_size=config.batch_size, collate_fn=pad_collate)
+    hist = split_confusion(model, loader, device)
+    trained = torch.load(model_path, map_location="cpu", weights_only=False)
+    return {
+        "scores": scores(hist),
+        "classes": list(CLASSES),
+        "n_images": len(split),
+        "confusion": hist.tolist(),
+        "model": str(model_path),
+        "split": str(cache),
+        "model_run": trained["run"],
+        "run": runtime.run_record(config, device),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tagseg.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="model.pt written by tagseg.train_fcn")
+    parser.add_argument("--cache", required=True, help="cached pixel-labelled split (tagseg.data.voc)")
+    parser.add_argument("--out", required=True, help="metrics JSON to write")
+    add_dataclass_arguments(parser, EvalConfig)
+    args = parser.parse_args(argv)
+    try:
+        result = evaluate(dataclass_from_arguments(EvalConfig, args), args.model, args.cache)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    runtime.write_json_atomic(args.out, result)
+    s = result["scores"]
+    print(f"{Path(args.cache).name}: PA {s['PA']:.3f}  MPA {s['MPA']:.3f}  FWAA {s['FWAA']:.3f}  mIoU {s['mIoU']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

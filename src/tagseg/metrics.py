@@ -1,0 +1,68 @@
+"""Segmentation scores from one confusion matrix over a whole split, as FCN's ``score.py`` computes them.
+
+``hist[i, j]`` counts pixels of true class i predicted as j (rows = ground truth); void (255) pixels
+are never counted. From it:
+
+* PA   pixel accuracy: correct pixels / labelled pixels.
+* MPA  mean pixel accuracy: the mean over classes present in the ground truth of per-class recall.
+* FWAA frequency-weighted IoU, FCN's ``fwavacc``: per-class IoU weighted by the class's share of
+  ground-truth pixels. sun2018 calls it "frequency weighted average accuracy"; we follow FCN's
+  definition, as the FCN baselines they report do (see REPRODUCTION.md).
+* mIoU mean over classes of TP / (TP + FP + FN); a class absent from both prediction and truth
+  (union 0) is left out of the mean, as FCN's score does.
+
+Worked example (2 classes)::
+
+    >>> import numpy as np
+    >>> hist = np.array([[3, 1], [0, 2]])   # 3 bg right, 1 bg called fg, 2 fg right
+    >>> s = scores(hist)
+    >>> round(s["PA"], 4), round(s["MPA"], 4), round(s["mIoU"], 4)
+    (0.8333, 0.875, 0.7083)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from tagseg.data.voc import IGNORE_INDEX
+
+
+def confusion_matrix(truth: np.ndarray | torch.Tensor, pred: np.ndarray | torch.Tensor, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) int64 counts; pixels whose truth is ``IGNORE_INDEX`` are skipped."""
+    truth = torch.as_tensor(truth).reshape(-1).long()
+    pred = torch.as_tensor(pred).reshape(-1).long()
+    keep = (truth >= 0) & (truth < n_classes)
+    if truth.numel() and bool(((truth != IGNORE_INDEX) & ~keep).any()):
+        raise ValueError(f"ground truth holds labels outside 0..{n_classes - 1} and {IGNORE_INDEX}")
+    counts = torch.bincount(n_classes * truth[keep] + pred[keep], minlength=n_classes**2)
+    return counts.reshape(n_classes, n_classes).cpu().numpy()
+
+
+def per_class_iou(hist: np.ndarray) -> np.ndarray:
+    """IoU per class; NaN where the class is absent from both prediction and truth."""
+    tp = np.diag(hist).astype(np.float64)
+    union = hist.sum(0) + hist.sum(1) - tp
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, tp / union, np.nan)
+
+
+def scores(hist: np.ndarray) -> dict[str, float | list[float]]:
+    """PA, MPA, FWAA and mIoU (fractions in [0, 1]) plus per-class IoU, from a confusion matrix."""
+    hist = np.asarray(hist, dtype=np.float64)
+    total = hist.sum()
+    if total == 0:
+        raise ValueError("confusion matrix is empty: no labelled pixel was scored")
+    tp = np.diag(hist)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recall = np.where(hist.sum(1) > 0, tp / hist.sum(1), np.nan)
+    iou = per_class_iou(hist)
+    freq = hist.sum(1) / total
+    seen = freq > 0
+    return {
+        "PA": float(tp.sum() / total),
+        "MPA": float(np.nanmean(recall)),
+        "FWAA": float((freq[seen] * iou[seen]).sum()),
+        "mIoU": float(np.nanmean(iou)),
+        "IoU": [None if np.isnan(v) else float(v) for v in iou],  # JSON-friendly
+    }

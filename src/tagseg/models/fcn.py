@@ -1,0 +1,219 @@
+"""FCN-32s and FCN-8s (Long, Shelhamer and Darrell, CVPR 2015), laid out as in their Caffe nets.
+
+One VGG trunk (conv1_1 ... pool5, then fc6 and fc7 as convolutions) serves both; the two differ
+only in the head. Layer names follow the FCN prototxt (``score_fr``, ``upscore2``,
+``score_pool4`` ...). The input is padded by 100 pixels in conv1_1, as FCN does, so that any
+image size survives the 7x7 fc6; :func:`crop_offsets` derives the crops that undo that padding.
+
+Two trunk sizes share this code: ``vgg16`` (the papers', 134M parameters in FCN-32s) and
+``vgg_tiny`` (the same layers at 1/8 width, 128-channel fc layers and a 5x5 fc6, for CPU scales).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+CONVS_PER_BLOCK = (2, 2, 3, 3, 3)  # VGG16: conv1_1..conv1_2, ..., conv5_1..conv5_3
+
+
+@dataclass(frozen=True)
+class Backbone:
+    widths: tuple[int, ...]  # output channels of the five conv blocks
+    fc_channels: int  # fc6 / fc7 channels
+    fc6_kernel: int  # fc6's kernel (VGG16's 7x7 classifier window)
+    input_padding: int  # conv1_1's padding: the smallest that takes a 1-pixel image through fc6
+
+
+BACKBONES = {
+    "vgg16": Backbone(widths=(64, 128, 256, 512, 512), fc_channels=4096, fc6_kernel=7, input_padding=100),
+    # 1/8 width, and a 5x5 fc6 that needs 65 pixels of padding instead of 100: on 64-pixel images
+    # that halves the trunk's work. (A 3x3 fc6 would leave FCN-8s's pool3 crop too little margin.)
+    "vgg_tiny": Backbone(widths=(8, 16, 32, 64, 64), fc_channels=128, fc6_kernel=5, input_padding=65),
+}
+
+
+@dataclass(frozen=True)
+class CropOffsets:
+    upscore: int  # FCN-32s: upscore (1/1) vs the input
+    score_pool4: int  # FCN-8s: score_pool4 (1/16) vs upscore2
+    score_pool3: int  # FCN-8s: score_pool3 (1/8) vs upscore_pool4
+    upscore8: int  # FCN-8s: upscore8 (1/1) vs the input
+
+
+def crop_offsets(input_padding: int, fc6_kernel: int) -> CropOffsets:
+    """Where each upsampled map must be cropped to line up with its target, as Caffe's Crop layer finds.
+
+    Follow the centre of one output cell back to input pixels: a k x k conv with padding p adds
+    (k - 1) / 2 - p, a 2x2 pool adds 1/2 at its input's scale, and a stride-s deconvolution with a
+    2s kernel subtracts (2s - 1) / 2 at its output's scale. With VGG16's 100-pixel padding and 7x7
+    fc6 this gives FCN's offsets 19 (32s) and 5, 9, 31 (8s).
+    """
+    k = fc6_kernel
+    return CropOffsets(
+        upscore=input_padding + 15 - 16 * (k - 1),
+        score_pool4=k - 2,
+        score_pool3=2 * k - 5,
+        upscore8=input_padding + 27 - 16 * (k - 1),
+    )
+
+
+@dataclass(frozen=True)
+class FCNConfig:
+    arch: Literal["fcn32s", "fcn8s"] = "fcn32s"  # head: one stride-32 upsampling, or the pool3/pool4 skips
+    backbone: str = "vgg_tiny"  # trunk size, a key of BACKBONES
+    n_classes: int = 21  # VOC: 20 objects + background
+    dropout: float = 0.5  # after fc6 and fc7, as in VGG and FCN
+
+    def __post_init__(self) -> None:
+        if self.arch not in ("fcn32s", "fcn8s"):
+            raise ValueError(f"model.arch: expected one of fcn32s, fcn8s, got {self.arch!r}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"model.backbone: expected one of {', '.join(BACKBONES)}, got {self.backbone!r}")
+
+
+def bilinear_kernel(channels: int, kernel_size: int) -> torch.Tensor:
+    """(channels, 1, k, k) bilinear interpolation weights, as FCN's ``upsample_filt``."""
+    factor = (kernel_size + 1) // 2
+    center = factor - 1 if kernel_size % 2 == 1 else factor - 0.5
+    og = torch.arange(kernel_size, dtype=torch.float32)
+    filt = 1 - (og - center).abs() / factor
+    return (filt[:, None] * filt[None, :]).expand(channels, 1, kernel_size, kernel_size).clone()
+
+
+class FixedUpsample(nn.Module):
+    """Per-class transposed convolution with frozen bilinear weights (Caffe's lr_mult: 0 deconv)."""
+
+    def __init__(self, channels: int, factor: int):
+        super().__init__()
+        self.factor = factor
+        self.register_buffer("weight", bilinear_kernel(channels, 2 * factor), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # output size (in - 1) * factor + 2 * factor, as Caffe's Deconvolution without padding
+        return F.conv_transpose2d(x, self.weight.to(x.dtype), stride=self.factor, groups=x.shape[1])
+
+
+class VGGTrunk(nn.Module):
+    """conv1_1 ... conv5_3 with pools, then fc6 (7x7) and fc7 (1x1) as convolutions."""
+
+    def __init__(self, backbone: Backbone, dropout: float):
+        super().__init__()
+        self.blocks = nn.ModuleList()
+        in_channels = 3
+        for b, (n_convs, width) in enumerate(zip(CONVS_PER_BLOCK, backbone.widths), start=1):
+            block = nn.Sequential()
+            for c in range(1, n_convs + 1):
+                padding = backbone.input_padding if (b, c) == (1, 1) else 1
+                block.add_module(f"conv{b}_{c}", nn.Conv2d(in_channels, width, 3, padding=padding))
+                block.add_module(f"relu{b}_{c}", nn.ReLU(inplace=True))
+                in_channels = width
+            block.add_module(f"pool{b}", nn.MaxPool2d(2, stride=2, ceil_mode=True))
+            self.blocks.append(block)
+        self.fc6 = nn.Conv2d(in_channels, backbone.fc_channels, backbone.fc6_kernel)
+        self.fc7 = nn.Conv2d(backbone.fc_channels, backbone.fc_channels, 1)
+        self.drop = nn.Dropout(dropout)  # element-wise, as Caffe's Dropout layer
+        self.pool_channels = (backbone.widths[2], backbone.widths[3])
+        # He initialisation, as torchvision's VGG: from scratch, PyTorch's default init leaves this
+        # 15-layer ReLU stack without batch norm predicting background only for hundreds of steps.
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        pools = []
+        for block in self.blocks:
+            x = block(x)
+            pools.append(x)
+        h = self.drop(F.relu(self.fc6(pools[4]), inplace=True))
+        h = self.drop(F.relu(self.fc7(h), inplace=True))
+        return {"pool3": pools[2], "pool4": pools[3], "fc7": h}  # 1/8, 1/16, 1/32 (+ padding)
+
+
+class FCN(nn.Module):
+    """FCN-32s or FCN-8s. ``forward`` returns class scores (B, n_classes, H, W) at the input size."""
+
+    def __init__(self, config: FCNConfig):
+        super().__init__()
+        self.config = config
+        backbone = BACKBONES[config.backbone]
+        n = config.n_classes
+        self.crop = crop_offsets(backbone.input_padding, backbone.fc6_kernel)
+        self.trunk = VGGTrunk(backbone, config.dropout)
+        self.score_fr = nn.Conv2d(backbone.fc_channels, n, 1)
+        if config.arch == "fcn32s":
+            self.upscore = FixedUpsample(n, 32)
+        else:
+            pool3_channels, pool4_channels = self.trunk.pool_channels
+            self.score_pool4 = nn.Conv2d(pool4_channels, n, 1)
+            self.score_pool3 = nn.Conv2d(pool3_channels, n, 1)
+            self.upscore2 = FixedUpsample(n, 2)
+            self.upscore_pool4 = FixedUpsample(n, 2)
+            self.upscore8 = FixedUpsample(n, 8)
+            # FCN initialises the skip scores at zero, so training starts from the 32s prediction
+            for layer in (self.score_pool4, self.score_pool3):
+                nn.init.zeros_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[2:]
+        feats = self.trunk(x)
+        score = self.score_fr(feats["fc7"])  # 1/32
+        if self.config.arch == "fcn32s":
+            up = self.upscore(score)  # 1/1
+            return _crop(up, self.crop.upscore, h, w)
+        up2 = self.upscore2(score)  # 1/16
+        pool4 = self.score_pool4(feats["pool4"])
+        up2 = up2 + _crop(pool4, self.crop.score_pool4, *up2.shape[2:])
+        up4 = self.upscore_pool4(up2)  # 1/8
+        pool3 = self.score_pool3(feats["pool3"])
+        up4 = up4 + _crop(pool3, self.crop.score_pool3, *up4.shape[2:])
+        up8 = self.upscore8(up4)  # 1/1
+        return _crop(up8, self.crop.upscore8, h, w)
+
+
+def _crop(x: torch.Tensor, offset: int, h: int, w: int) -> torch.Tensor:
+    return x[:, :, offset : offset + h, offset : offset + w]
+
+
+# --- ImageNet initialisation -------------------------------------------------------------------------
+
+VGG16_FEATURE_CONVS = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28)  # conv layers in torchvision's vgg16.features
+
+
+def fcn_state_from_vgg16(vgg_state: dict[str, torch.Tensor], trunk: VGGTrunk) -> dict[str, torch.Tensor]:
+    """Map torchvision's VGG16 weights onto the trunk: 13 convs, then classifier.0/.3 reshaped to fc6/fc7."""
+    convs = [m for m in trunk.blocks.modules() if isinstance(m, nn.Conv2d)]
+    trunk_names = {id(m): name for name, m in trunk.named_modules()}
+    state = {}
+    for conv, index in zip(convs, VGG16_FEATURE_CONVS):
+        name = trunk_names[id(conv)]
+        state[f"{name}.weight"] = vgg_state[f"features.{index}.weight"]
+        state[f"{name}.bias"] = vgg_state[f"features.{index}.bias"]
+    state["fc6.weight"] = vgg_state["classifier.0.weight"].view(trunk.fc6.weight.shape)
+    state["fc6.bias"] = vgg_state["classifier.0.bias"]
+    state["fc7.weight"] = vgg_state["classifier.3.weight"].view(trunk.fc7.weight.shape)
+    state["fc7.bias"] = vgg_state["classifier.3.bias"]
+    return state
+
+
+def load_imagenet_vgg16(model: FCN) -> None:
+    """Initialise the trunk from torchvision's ImageNet VGG16 (downloaded once into torch's hub cache)."""
+    from tagseg.models.pretrained import load_torchvision_state
+
+    if model.config.backbone != "vgg16":
+        raise ValueError(f"model.pretrained: ImageNet weights exist for backbone vgg16 only, not {model.config.backbone!r}")
+    vgg_state = load_torchvision_state("VGG16_Weights", "IMAGENET1K_V1")
+    model.trunk.load_state_dict(fcn_state_from_vgg16(vgg_state, model.trunk))
+
+
+def build_fcn(config: FCNConfig, pretrained: bool = False) -> FCN:
+    model = FCN(config)
+    if pretrained:
+        load_imagenet_vgg16(model)
+    return model

@@ -1,0 +1,82 @@
+"""How a run sets itself up (seed, threads, device) and records itself (config, git commit, versions)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import tagseg
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def select_device(requested: str) -> torch.device:
+    """``auto`` takes the GPU when there is one; ``cuda`` without one is an error, not a silent CPU run."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device: {requested!r} was asked for but torch sees no CUDA device")
+    return torch.device(requested)
+
+
+def setup(seed: int, threads: int, device: str) -> torch.device:
+    """Seed everything, give torch the threads the rule was given, pick the device."""
+    seed_everything(seed)
+    torch.set_num_threads(max(1, threads))
+    return select_device(device)
+
+
+def git_commit() -> str:
+    """The commit of the tagseg checkout, with ``-dirty`` if it has uncommitted changes; ``unknown`` outside git."""
+    source = Path(tagseg.__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=source, capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def run_record(settings: Any, device: torch.device | None = None) -> dict[str, Any]:
+    """What is needed to tell how an output was made: its settings, the code's commit, the machine."""
+    return {
+        "settings": asdict(settings) if is_dataclass(settings) else settings,
+        "git_commit": git_commit(),
+        "tagseg_version": tagseg.__version__,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+        "device": str(device) if device is not None else None,
+        "cuda_device": torch.cuda.get_device_name(device) if device is not None and device.type == "cuda" else None,
+        "hostname": socket.gethostname(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def write_json_atomic(path: str | os.PathLike, payload: Any) -> None:
+    """Write JSON under a temporary name and rename it, so a crash never leaves a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(tmp, path)

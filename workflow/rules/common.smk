@@ -1,0 +1,55 @@
+import sys
+from pathlib import Path
+
+from snakemake.settings.types import DeploymentMethod
+
+from tagseg.cli import to_flags
+from tagseg.config import validate_config
+from tagseg.paper import TABLES
+
+validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+
+DATA_ROOT = config["data"]["root"]
+# Rules run the tagseg modules with the interpreter snakemake runs in (the project's venv), or
+# with the conda environment's python under --use-conda.
+PYTHON = "python" if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method else sys.executable
+
+
+wildcard_constraints:
+    arch="fcn32s|fcn8s",
+    variant="base",
+    seed=r"\d+",
+    split=r"[A-Za-z0-9_]+",
+
+
+def get_cache_dir(split):
+    """Folder of a split's decoded arrays (images.npy, masks.npy, index.npz)."""
+    return f"{DATA_ROOT}/cache/{split}"
+
+
+def get_cache_files(split):
+    return multiext(f"{get_cache_dir(split)}/", "images.npy", "masks.npy", "index.npz")
+
+
+def get_dataset_marker(wildcards):
+    """The file that says the VOC tree under DATA_ROOT is complete."""
+    return f"{DATA_ROOT}/dataset.json"
+
+
+def get_train_flags(wildcards):
+    """Training settings from config (train, model, resources.device) as command-line flags."""
+    settings = dict(config["train"])
+    settings.update(config["model"])
+    settings["device"] = config["resources"].get("device", "auto")
+    return to_flags(settings)
+
+
+def get_metrics(arch, variant, split):
+    return expand(f"results/metrics/{arch}/{variant}/seed{{seed}}/{split}.json", seed=config["seeds"])
+
+
+def get_final_outputs():
+    return [
+        *expand("results/tables/{table}.csv", table=sorted(TABLES)),
+        *get_metrics("fcn32s", "base", "test"),
+    ]

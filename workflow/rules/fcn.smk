@@ -1,0 +1,47 @@
+rule train_fcn:
+    input:
+        get_cache_files("train"),
+    output:
+        model="results/models/{arch}/{variant}/seed{seed}/model.pt",
+        curve="results/models/{arch}/{variant}/seed{seed}/train_log.csv",
+        run="results/models/{arch}/{variant}/seed{seed}/run.json",
+    log:
+        "logs/train_fcn/{arch}_{variant}_seed{seed}.log",
+    benchmark:
+        "benchmarks/train_fcn/{arch}_{variant}_seed{seed}.tsv"
+    params:
+        cache=get_cache_dir("train"),
+        out_dir=subpath(output.model, parent=True),
+        flags=get_train_flags,
+    threads: config["resources"].get("train_threads", 2)
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "{PYTHON} -m tagseg.train_fcn --train-cache {params.cache} --out-dir {params.out_dir}"
+        " --arch {wildcards.arch} --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
+
+
+rule evaluate_fcn:
+    input:
+        model=rules.train_fcn.output.model,
+        cache=get_cache_files("{split}"),
+    output:
+        "results/metrics/{arch}/{variant}/seed{seed}/{split}.json",
+    log:
+        "logs/evaluate_fcn/{arch}_{variant}_seed{seed}_{split}.log",
+    benchmark:
+        "benchmarks/evaluate_fcn/{arch}_{variant}_seed{seed}_{split}.tsv"
+    params:
+        cache=get_cache_dir("{split}"),
+        batch_size=config["eval"].get("batch_size", 16),
+        device=config["resources"].get("device", "auto"),
+    threads: config["resources"].get("eval_threads", 1)
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "{PYTHON} -m tagseg.evaluate --model {input.model} --cache {params.cache} --out {output}"
+        " --batch-size {params.batch_size} --device {params.device} --threads {threads} > {log} 2>&1"
