@@ -10,9 +10,10 @@ from tagseg.paper import TABLES
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
 DATA_ROOT = config["data"]["root"]
-# Rules run the tagseg modules with the interpreter snakemake runs in (the project's venv), or
-# with the conda environment's python under --use-conda.
-PYTHON = "python" if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method else sys.executable
+# Rules call `python -m tagseg...`. Without --use-conda that must be the interpreter snakemake
+# runs in (the project's venv, even when it is not activated); with it, the environment's own.
+if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
+    shell.prefix(f'set -euo pipefail; export PATH="{Path(sys.executable).parent}:$PATH"; ')
 
 
 wildcard_constraints:
@@ -29,6 +30,16 @@ def get_cache_dir(split):
 
 def get_cache_files(split):
     return multiext(f"{get_cache_dir(split)}/", "images.npy", "masks.npy", "index.npz")
+
+
+def get_input_parent(wildcards, input):
+    """Folder of a rule's first input (a cache folder, a dataset root)."""
+    return str(Path(input[0]).parent)
+
+
+def get_output_parent(wildcards, output):
+    """Folder of a rule's first output (a run folder, a cache folder)."""
+    return str(Path(output[0]).parent)
 
 
 def get_dataset_marker(wildcards):

@@ -1,18 +1,18 @@
 rule generate_synthetic:
     output:
-        voc=directory(f"{DATA_ROOT}/VOCdevkit"),
         manifest=f"{DATA_ROOT}/dataset.json",
+        voc=directory(f"{DATA_ROOT}/VOCdevkit"),
     log:
         "logs/data/generate_synthetic.log",
     benchmark:
         "benchmarks/data/generate_synthetic.tsv"
     params:
-        root=DATA_ROOT,
+        root=get_output_parent,
         flags=to_flags(config["synthetic"]),
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "{PYTHON} -m tagseg.data.synthetic --out {params.root} {params.flags} > {log} 2>&1"
+        "python -m tagseg.data.synthetic --out {params.root} {params.flags} > {log} 2>&1"
 
 
 rule cache_split:
@@ -25,9 +25,9 @@ rule cache_split:
     benchmark:
         "benchmarks/data/cache_{split}.tsv"
     params:
-        root=DATA_ROOT,
-        out=get_cache_dir("{split}"),
+        root=get_input_parent,
+        out=get_output_parent,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "{PYTHON} -m tagseg.data.voc --root {params.root} --split {wildcards.split} --out {params.out} > {log} 2>&1"
+        "python -m tagseg.data.voc --root {params.root} --split {wildcards.split} --out {params.out} > {log} 2>&1"

@@ -10,8 +10,8 @@ rule train_fcn:
     benchmark:
         "benchmarks/train_fcn/{arch}_{variant}_seed{seed}.tsv"
     params:
-        cache=get_cache_dir("train"),
-        out_dir=subpath(output.model, parent=True),
+        cache=get_input_parent,
+        out_dir=get_output_parent,
         flags=get_train_flags,
     threads: config["resources"].get("train_threads", 2)
     resources:
@@ -19,14 +19,14 @@ rule train_fcn:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "{PYTHON} -m tagseg.train_fcn --train-cache {params.cache} --out-dir {params.out_dir}"
+        "python -m tagseg.train_fcn --train-cache {params.cache} --out-dir {params.out_dir}"
         " --arch {wildcards.arch} --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
 
 
 rule evaluate_fcn:
     input:
-        model=rules.train_fcn.output.model,
         cache=get_cache_files("{split}"),
+        model=rules.train_fcn.output.model,
     output:
         "results/metrics/{arch}/{variant}/seed{seed}/{split}.json",
     log:
@@ -34,7 +34,7 @@ rule evaluate_fcn:
     benchmark:
         "benchmarks/evaluate_fcn/{arch}_{variant}_seed{seed}_{split}.tsv"
     params:
-        cache=get_cache_dir("{split}"),
+        cache=get_input_parent,
         batch_size=config["eval"].get("batch_size", 16),
         device=config["resources"].get("device", "auto"),
     threads: config["resources"].get("eval_threads", 1)
@@ -43,5 +43,5 @@ rule evaluate_fcn:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "{PYTHON} -m tagseg.evaluate --model {input.model} --cache {params.cache} --out {output}"
+        "python -m tagseg.evaluate --model {input.model} --cache {params.cache} --out {output}"
         " --batch-size {params.batch_size} --device {params.device} --threads {threads} > {log} 2>&1"

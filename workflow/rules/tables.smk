@@ -10,4 +10,4 @@ rule sun2018_table1:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "{PYTHON} -m tagseg.tables --table sun2018_table1 --out {output} {input} > {log} 2>&1"
+        "python -m tagseg.tables --table sun2018_table1 --out {output} {input} > {log} 2>&1"

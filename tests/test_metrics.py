@@ -1,0 +1,84 @@
+import doctest
+
+import numpy as np
+import pytest
+
+import tagseg.metrics
+from tagseg.metrics import confusion_matrix, per_class_iou, scores
+
+
+def test_doctest_worked_example():
+    assert doctest.testmod(tagseg.metrics).failed == 0
+
+
+def test_confusion_matrix_by_hand_ignores_void():
+    truth = np.array([[0, 0, 1], [2, 255, 1]])
+    pred = np.array([[0, 1, 1], [2, 0, 0]])
+    hist = confusion_matrix(truth, pred, 3)
+    expected = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1]])  # rows = truth
+    np.testing.assert_array_equal(hist, expected)
+
+
+def test_scores_by_hand_three_classes():
+    # truth: 4 bg, 2 cat, 0 dog; pred: bg->bg x3, bg->dog x1, cat->cat x1, cat->bg x1
+    hist = np.array([[3, 0, 1], [1, 1, 0], [0, 0, 0]])
+    s = scores(hist)
+    assert s["PA"] == pytest.approx(4 / 6)
+    assert s["MPA"] == pytest.approx((3 / 4 + 1 / 2) / 2)  # dog absent from truth: left out
+    iou_bg, iou_cat, iou_dog = 3 / (4 + 4 - 3), 1 / (2 + 1 - 1), 0 / 1
+    assert s["mIoU"] == pytest.approx((iou_bg + iou_cat + iou_dog) / 3)  # dog predicted: counted as 0
+    assert s["FWAA"] == pytest.approx(4 / 6 * iou_bg + 2 / 6 * iou_cat)
+
+
+def test_class_absent_from_prediction_and_truth_is_excluded():
+    hist = np.zeros((4, 4), dtype=np.int64)
+    hist[0, 0], hist[1, 1] = 5, 5
+    s = scores(hist)
+    assert s["mIoU"] == pytest.approx(1.0)
+    assert s["IoU"][2] is None and s["IoU"][3] is None
+
+
+def _reference_scores(truth, pred, n):
+    """An independent per-class loop over pixels, no confusion matrix."""
+    keep = truth != 255
+    t, p = truth[keep], pred[keep]
+    ious, recalls, weights = [], [], []
+    for c in range(n):
+        tp = np.sum((t == c) & (p == c))
+        union = np.sum((t == c) | (p == c))
+        if union:
+            ious.append(tp / union)
+        if np.sum(t == c):
+            recalls.append(tp / np.sum(t == c))
+            weights.append((np.sum(t == c) / t.size, tp / union))
+    return {
+        "PA": np.mean(t == p),
+        "MPA": np.mean(recalls),
+        "mIoU": np.mean(ious),
+        "FWAA": sum(w * iou for w, iou in weights),
+    }
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_scores_match_an_independent_computation(seed):
+    rng = np.random.default_rng(seed)
+    n = 6
+    truth = rng.integers(0, n, size=(3, 17, 13))
+    truth[rng.uniform(size=truth.shape) < 0.1] = 255
+    truth[truth == 4] = 5  # class 4 absent from the truth
+    pred = np.where(rng.uniform(size=truth.shape) < 0.6, truth, rng.integers(0, n, size=truth.shape))
+    pred[pred == 255] = 0
+    ours = scores(confusion_matrix(truth, pred, n))
+    reference = _reference_scores(truth, pred, n)
+    for key, value in reference.items():
+        assert ours[key] == pytest.approx(value), key
+
+
+def test_labels_outside_the_classes_are_an_error():
+    with pytest.raises(ValueError, match="outside"):
+        confusion_matrix(np.array([7]), np.array([0]), 3)
+
+
+def test_per_class_iou_nan_only_when_union_empty():
+    iou = per_class_iou(np.array([[2, 0], [0, 0]]))
+    assert iou[0] == 1.0 and np.isnan(iou[1])

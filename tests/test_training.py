@@ -1,0 +1,98 @@
+import csv
+import json
+
+import pytest
+import torch
+
+from tagseg import evaluate, tables, train_fcn
+from tagseg.cli import to_flags
+from tagseg.evaluate import EvalConfig
+from tagseg.train_fcn import TrainConfig, load_fcn
+
+FAST = dict(iterations=6, batch_size=2, crop_size=32, checkpoint_every=4, optimizer="adam", lr=1e-3)
+
+
+def test_train_writes_model_curve_and_record(tiny_caches, tmp_path):
+    path = train_fcn.train(TrainConfig(arch="fcn8s", **FAST), tiny_caches["train"], tmp_path)
+    rows = list(csv.DictReader(open(tmp_path / "train_log.csv")))
+    assert [int(r["iteration"]) for r in rows] == list(range(1, 7))
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["settings"]["arch"] == "fcn8s" and record["git_commit"]
+    assert not (tmp_path / "checkpoint.pt").exists()
+    model = load_fcn(path, torch.device("cpu"))
+    assert model.config.arch == "fcn8s"
+
+
+def test_same_seed_same_weights(tiny_caches, tmp_path):
+    for run in ("a", "b"):
+        train_fcn.train(TrainConfig(**FAST), tiny_caches["train"], tmp_path / run)
+    a = torch.load(tmp_path / "a" / "model.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "b" / "model.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_from_checkpoint_matches_an_unbroken_run(tiny_caches, tmp_path, monkeypatch):
+    config = TrainConfig(**FAST)
+    train_fcn.train(config, tiny_caches["train"], tmp_path / "unbroken")
+
+    calls = {"n": 0}
+    real_step = train_fcn.train_step
+
+    def crash_after_five(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 5:
+            raise KeyboardInterrupt
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(train_fcn, "train_step", crash_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        train_fcn.train(config, tiny_caches["train"], tmp_path / "resumed")
+    assert (tmp_path / "resumed" / "checkpoint.pt").exists() and not (tmp_path / "resumed" / "model.pt").exists()
+    monkeypatch.setattr(train_fcn, "train_step", real_step)
+    train_fcn.train(config, tiny_caches["train"], tmp_path / "resumed")
+
+    a = torch.load(tmp_path / "unbroken" / "model.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "resumed" / "model.pt", weights_only=False)["model"]
+    assert all(torch.allclose(a[k], b[k]) for k in a)
+
+
+def test_training_reduces_the_loss_on_a_fixed_batch(tiny_caches, tmp_path):
+    config = TrainConfig(arch="fcn8s", iterations=40, batch_size=4, crop_size=40, scale_range=(1.0, 1.0),
+                         optimizer="adam", lr=2e-3, checkpoint_every=100)  # fmt: skip
+    train_fcn.train(config, tiny_caches["train"], tmp_path)
+    losses = [float(r["loss"]) for r in csv.DictReader(open(tmp_path / "train_log.csv"))]
+    assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
+
+
+def test_evaluate_and_table(tiny_caches, tmp_path):
+    path = train_fcn.train(TrainConfig(**FAST), tiny_caches["train"], tmp_path / "model")
+    metrics = evaluate.evaluate(EvalConfig(batch_size=4), path, tiny_caches["val"])
+    assert 0 <= metrics["scores"]["mIoU"] <= 1 and metrics["n_images"] == 6
+    assert sum(map(sum, metrics["confusion"])) > 0
+    for seed in (0, 1):
+        (tmp_path / f"val{seed}.json").write_text(json.dumps(metrics))
+    frame = tables.build_table("sun2018_table1", [tmp_path / "val0.json", tmp_path / "val1.json"])
+    assert list(frame["Method"]) == ["FCN-32s", "FCN-32s+image label", "FCN-32s+generator", "FCN-32s+label+gen"]
+    assert frame.loc[0, "seeds"] == 2 and frame.loc[0, "mIoU_paper"] == 59.4
+    assert frame.loc[0, "mIoU"] == pytest.approx(100 * metrics["scores"]["mIoU"], abs=0.01)
+    assert frame.loc[0, "mIoU_sd"] == 0 and frame.loc[1, "seeds"] == 0
+
+
+def test_cli_help_and_bad_values(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train_fcn.main(["--help"])
+    assert exit_info.value.code == 0 and "--lr-policy" in capsys.readouterr().out
+    assert train_fcn.main(["--train-cache", "x", "--out-dir", "y", "--iterations", "0"]) == 1
+    assert "train.iterations" in capsys.readouterr().err
+
+
+def test_to_flags_round_trips_through_the_parser(tmp_path):
+    import argparse
+
+    from tagseg.cli import add_dataclass_arguments, dataclass_from_arguments
+
+    settings = {"iterations": 7, "scale_range": [0.5, 2.0], "pretrained": False, "optimizer": "sgd"}
+    parser = argparse.ArgumentParser()
+    add_dataclass_arguments(parser, TrainConfig)
+    config = dataclass_from_arguments(TrainConfig, parser.parse_args(to_flags(settings).split()))
+    assert (config.iterations, config.scale_range, config.pretrained, config.optimizer) == (7, (0.5, 2.0), False, "sgd")
