@@ -94,6 +94,10 @@ def test_smoke_dag_end_to_end(tmp_path):
     assert (workdir / "logs/train_fcn/fcn32s_base_seed0.log").exists()
     assert any((workdir / "benchmarks/train_fcn").glob("*.tsv"))
 
+    report = _snakemake(workdir, "--configfile", "configs/smoke.yaml", "--report", "report.html")
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert "sun2018_table1.csv" in (workdir / "report.html").read_text(errors="replace")
+
     # a second run has nothing to do
     again = _snakemake(workdir, "--cores", "2", "--configfile", "configs/smoke.yaml", "--dry-run")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
