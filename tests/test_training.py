@@ -19,8 +19,8 @@ def test_train_writes_model_curve_and_record(tiny_caches, tmp_path):
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["settings"]["arch"] == "fcn8s" and record["git_commit"]
     assert not (tmp_path / "checkpoint.pt").exists()
-    model = load_fcn(path, torch.device("cpu"))
-    assert model.config.arch == "fcn8s"
+    model, run = load_fcn(path, torch.device("cpu"))
+    assert model.config.arch == "fcn8s" and not model.training and run["git_commit"] == record["git_commit"]
 
 
 def test_same_seed_same_weights(tiny_caches, tmp_path):

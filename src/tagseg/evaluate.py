@@ -52,10 +52,9 @@ def evaluate(config: EvalConfig, model_path: str | os.PathLike, cache: str | os.
     split = CachedSplit(cache)
     if not split.has_masks:
         raise ValueError(f"{cache}: split has no masks to score against")
-    model = load_fcn(model_path, device)
+    model, model_run = load_fcn(model_path, device)
     loader = DataLoader(SegmentationDataset(split, eval_preset()), batch_size=config.batch_size, collate_fn=pad_collate)
     hist = split_confusion(model, loader, device)
-    trained = torch.load(model_path, map_location="cpu", weights_only=False)
     return {
         "scores": scores(hist),
         "classes": list(CLASSES),
@@ -63,7 +62,7 @@ def evaluate(config: EvalConfig, model_path: str | os.PathLike, cache: str | os.
         "confusion": hist.tolist(),
         "model": str(model_path),
         "split": str(cache),
-        "model_run": trained["run"],
+        "model_run": model_run,
         "run": runtime.run_record(config, device),
     }
 

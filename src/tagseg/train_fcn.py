@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import math
 import os
 import sys
 import time
@@ -151,7 +152,7 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(config, iteration)
         loss = train_step(model, next(batches), criterion, optimizer, scaler, device)
-        if not torch.isfinite(torch.tensor(loss)):
+        if not math.isfinite(loss):
             raise FloatingPointError(f"loss became {loss} at iteration {iteration}; lower train.lr")
         log_rows.append({"iteration": iteration + 1, "loss": loss, "lr": optimizer.param_groups[0]["lr"],
                          "seconds": round(time.perf_counter() - began, 3)})  # fmt: skip
@@ -176,12 +177,12 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
     return out / "model.pt"
 
 
-def load_fcn(path: str | os.PathLike, device: torch.device) -> FCN:
-    """Rebuild a trained FCN from its model.pt."""
+def load_fcn(path: str | os.PathLike, device: torch.device) -> tuple[FCN, dict]:
+    """Rebuild a trained FCN from its model.pt, in eval mode; also return the run record it was saved with."""
     state = torch.load(path, map_location=device, weights_only=False)
     model = FCN(FCNConfig(**state["model_config"])).to(device)
     model.load_state_dict(state["model"])
-    return model.eval()
+    return model.eval(), state["run"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,10 +10,15 @@ from tagseg.paper import TABLES
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
 DATA_ROOT = config["data"]["root"]
-# Rules call `python -m tagseg...`. Without --use-conda that must be the interpreter snakemake
-# runs in (the project's venv, even when it is not activated); with it, the environment's own.
+# Rules call `python -m tagseg...` with this checkout's src/ first on PYTHONPATH (so the code that
+# runs is the code whose commit the outputs record), and, without --use-conda, with the python
+# snakemake runs in (the project's venv, even when it is not activated) first on PATH.
+_src, _bin = Path(workflow.basedir) / "src", Path(sys.executable).parent
+# (an unset PYTHONPATH leaves an empty entry, the working directory, which `python -m` has anyway)
+_prefix = f'export PYTHONPATH="{_src}:$PYTHONPATH"; set -euo pipefail; '
 if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
-    shell.prefix(f'set -euo pipefail; export PATH="{Path(sys.executable).parent}:$PATH"; ')
+    _prefix += f'export PATH="{_bin}:$PATH"; '
+shell.prefix(_prefix)
 
 
 wildcard_constraints:

@@ -157,52 +157,59 @@ def read_mask(voc: Path, image_id: str) -> np.ndarray:
 # --- the cache -------------------------------------------------------------------------------------
 
 
+def image_size(voc: Path, image_id: str) -> tuple[int, int]:
+    """(height, width) from the JPEG header, without decoding the image."""
+    with Image.open(voc / "JPEGImages" / f"{image_id}.jpg") as image:
+        return image.height, image.width
+
+
 def build_cache(root: str | os.PathLike, split: str, out_dir: str | os.PathLike) -> None:
     """Decode every image (and mask, for pixel-labelled splits) of ``split`` once into ``out_dir``.
 
-    Tags come from the split's tag files where they exist, else from the masks.
-    Files are written under temporary names and renamed last, so a failed run leaves nothing
-    that looks complete.
+    The arrays are filled in place on disk (a VOC-sized split never has to fit in memory). Tags
+    come from the split's tag files where they exist, else from the masks. Files are written under
+    temporary names and renamed last, so a failed run leaves nothing that looks complete.
     """
     voc = voc_dir(root)
     ids = read_ids(voc, split)
     with_masks = has_masks(voc, split)
-    images, masks, shapes = [], [], []
-    for image_id in ids:
-        image = read_image(voc, image_id)
-        shapes.append(image.shape[:2])
-        images.append(image.reshape(-1))
-        if with_masks:
-            mask = read_mask(voc, image_id)
-            if mask.shape != image.shape[:2]:
-                raise ValueError(f"{voc}/SegmentationClass/{image_id}.png: size {mask.shape} != image {image.shape[:2]}")
-            masks.append(mask.reshape(-1))
-    shapes = np.asarray(shapes, dtype=np.int64).reshape(-1, 2)
     tags = read_tags(voc, split, ids)
-    if tags is None:
-        if not with_masks:
-            raise FileNotFoundError(f"{voc}/ImageSets/Main: split '{split}' has neither masks nor tag files")
-        tags = np.stack([tags_from_mask(m) for m in masks])
+    if tags is None and not with_masks:
+        raise FileNotFoundError(f"{voc}/ImageSets/Main: split '{split}' has neither masks nor tag files")
+    shapes = np.asarray([image_size(voc, image_id) for image_id in ids], dtype=np.int64).reshape(-1, 2)
+    offsets = np.concatenate([[0], np.cumsum(shapes[:, 0] * shapes[:, 1])])
+    n_pixels = int(offsets[-1])
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "images.npy": np.concatenate(images),
-        "masks.npy": np.concatenate(masks) if with_masks else np.zeros(0, dtype=np.uint8),
-    }
-    for name, array in arrays.items():
-        np.save(out / f".{name}.tmp.npy", array)
-    np.savez(
-        out / ".index.tmp.npz",
-        ids=np.asarray(ids),
-        shapes=shapes,
-        offsets=np.concatenate([[0], np.cumsum(shapes[:, 0] * shapes[:, 1])]),
-        tags=tags,
-        has_masks=with_masks,
+    tmp = {name: out / f".{name}.tmp" for name in CACHE_FILES}
+    images = np.lib.format.open_memmap(tmp["images.npy"], mode="w+", dtype=np.uint8, shape=(3 * n_pixels,))
+    masks = np.lib.format.open_memmap(
+        tmp["masks.npy"], mode="w+", dtype=np.uint8, shape=(n_pixels if with_masks else 0,)
     )
-    for name in arrays:
-        os.replace(out / f".{name}.tmp.npy", out / name)
-    os.replace(out / ".index.tmp.npz", out / "index.npz")
+    mask_tags = []
+    for i, image_id in enumerate(ids):
+        images[3 * offsets[i] : 3 * offsets[i + 1]] = read_image(voc, image_id).reshape(-1)
+        if with_masks:
+            mask = read_mask(voc, image_id)
+            if mask.shape != tuple(shapes[i]):
+                raise ValueError(f"{voc}/SegmentationClass/{image_id}.png: size {mask.shape} != image {tuple(shapes[i])}")
+            masks[offsets[i] : offsets[i + 1]] = mask.reshape(-1)
+            mask_tags.append(tags_from_mask(mask))
+    images.flush()
+    masks.flush()
+    del images, masks
+    with open(tmp["index.npz"], "wb") as f:
+        np.savez(
+            f,
+            ids=np.asarray(ids),
+            shapes=shapes,
+            offsets=offsets,
+            tags=tags if tags is not None else np.stack(mask_tags),
+            has_masks=with_masks,
+        )
+    for name in CACHE_FILES:
+        os.replace(tmp[name], out / name)
 
 
 @dataclass(frozen=True)
