@@ -1,6 +1,6 @@
 import torch
 
-from tagseg.models.generator import Discriminator, Generator, adversarial_losses, euclidean_loss
+from tagseg.models.generator import Discriminator, Generator, discriminator_loss, euclidean_loss, fooling_loss
 
 
 def test_generator_is_the_papers_three_layers():
@@ -29,7 +29,8 @@ def test_discriminator_has_five_convolutions_and_losses_flow():
     assert len(convs) == 5
     real = torch.nn.functional.one_hot(torch.randint(0, 21, (2, 32, 32)), 21).permute(0, 3, 1, 2).float()
     scores = torch.randn(2, 21, 32, 32, requires_grad=True)
-    d_loss, g_loss = adversarial_losses(discriminator, real, torch.softmax(scores, 1))
+    fake = torch.softmax(scores, 1)
+    d_loss, g_loss = discriminator_loss(discriminator, real, fake), fooling_loss(discriminator, fake)
     assert discriminator(real).shape == (2, 1, 2, 2)
     d_grad = torch.autograd.grad(d_loss, scores, allow_unused=True)[0]
     assert d_grad is None  # the discriminator's loss does not train the segmentation network

@@ -7,7 +7,7 @@ import torch
 from tagseg import evaluate, tables, train_fcn
 from tagseg.cli import to_flags
 from tagseg.evaluate import EvalConfig
-from tagseg.train_fcn import TrainConfig, load_fcn
+from tagseg.train_fcn import TrainConfig, load_model
 
 FAST = dict(iterations=6, batch_size=2, crop_size=32, checkpoint_every=4, optimizer="adam", lr=1e-3)
 
@@ -19,8 +19,8 @@ def test_train_writes_model_curve_and_record(tiny_caches, tmp_path):
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["settings"]["arch"] == "fcn8s" and record["git_commit"]
     assert not (tmp_path / "checkpoint.pt").exists()
-    model, run = load_fcn(path, torch.device("cpu"))
-    assert model.config.arch == "fcn8s" and not model.training and run["git_commit"] == record["git_commit"]
+    model, run = load_model(path, torch.device("cpu"))
+    assert model.fcn.config.arch == "fcn8s" and model.variant_name == "base" and not model.training and run["git_commit"] == record["git_commit"]
 
 
 def test_same_seed_same_weights(tiny_caches, tmp_path):
@@ -31,12 +31,13 @@ def test_same_seed_same_weights(tiny_caches, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_resume_from_checkpoint_matches_an_unbroken_run(tiny_caches, tmp_path, monkeypatch):
-    config = TrainConfig(**FAST)
+@pytest.mark.parametrize("variant", ["base", "label_gen"])
+def test_resume_from_checkpoint_matches_an_unbroken_run(tiny_caches, tmp_path, monkeypatch, variant):
+    config = TrainConfig(variant=variant, **FAST)
     train_fcn.train(config, tiny_caches["train"], tmp_path / "unbroken")
 
     calls = {"n": 0}
-    real_step = train_fcn.train_step
+    real_step = train_fcn.train_iteration
 
     def crash_after_five(*args, **kwargs):
         calls["n"] += 1
@@ -44,11 +45,11 @@ def test_resume_from_checkpoint_matches_an_unbroken_run(tiny_caches, tmp_path, m
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(train_fcn, "train_step", crash_after_five)
+    monkeypatch.setattr(train_fcn, "train_iteration", crash_after_five)
     with pytest.raises(KeyboardInterrupt):
         train_fcn.train(config, tiny_caches["train"], tmp_path / "resumed")
     assert (tmp_path / "resumed" / "checkpoint.pt").exists() and not (tmp_path / "resumed" / "model.pt").exists()
-    monkeypatch.setattr(train_fcn, "train_step", real_step)
+    monkeypatch.setattr(train_fcn, "train_iteration", real_step)
     train_fcn.train(config, tiny_caches["train"], tmp_path / "resumed")
 
     a = torch.load(tmp_path / "unbroken" / "model.pt", weights_only=False)["model"]
@@ -60,7 +61,7 @@ def test_training_reduces_the_loss_on_a_fixed_batch(tiny_caches, tmp_path):
     config = TrainConfig(arch="fcn8s", iterations=40, batch_size=4, crop_size=40, scale_range=(1.0, 1.0),
                          optimizer="adam", lr=2e-3, checkpoint_every=100)  # fmt: skip
     train_fcn.train(config, tiny_caches["train"], tmp_path)
-    losses = [float(r["loss"]) for r in csv.DictReader(open(tmp_path / "train_log.csv"))]
+    losses = [float(r["loss_seg"]) for r in csv.DictReader(open(tmp_path / "train_log.csv"))]
     assert sum(losses[-5:]) / 5 < 0.8 * sum(losses[:5]) / 5
 
 

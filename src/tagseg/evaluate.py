@@ -1,4 +1,6 @@
-"""Score a trained FCN on a cached split: one confusion matrix over the split, then PA, MPA, FWAA, mIoU.
+"""Score a trained network on a cached split: one confusion matrix over the split, then PA, MPA, FWAA, mIoU.
+
+Variants that fuse image labels are given the split's ground-truth tags (sun2018 Tables 1-3).
 
     python -m tagseg.evaluate --model runs/fcn32s/model.pt --cache data/synthetic/cache/val --out val.json
 """
@@ -13,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn as nn
 from torch.utils.data import DataLoader
 
 from tagseg import runtime
@@ -22,7 +23,9 @@ from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.transforms import eval_preset
 from tagseg.data.voc import CLASSES, NUM_CLASSES, CachedSplit
 from tagseg.metrics import confusion_matrix, scores
-from tagseg.train_fcn import load_fcn
+from tagseg.fusion import label_vector
+from tagseg.sun2018 import Sun2018Net
+from tagseg.train_fcn import load_model
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,12 @@ class EvalConfig:
 
 
 @torch.inference_mode()
-def split_confusion(model: nn.Module, loader: DataLoader, device: torch.device) -> np.ndarray:
+def split_confusion(model: Sun2018Net, loader: DataLoader, device: torch.device) -> np.ndarray:
     """Accumulate the (21, 21) confusion matrix of a model's argmax predictions over a split."""
     hist = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
-    for images, masks, _ in loader:
+    for images, masks, tags in loader:
         with torch.autocast(device.type, enabled=device.type == "cuda"):
-            pred = model(images.to(device)).argmax(1)  # (B, H, W)
+            pred = model.segment(images.to(device), label_vector(tags.to(device))).argmax(1)  # (B, H, W)
         hist += confusion_matrix(masks, pred.cpu(), NUM_CLASSES)
     return hist
 
@@ -52,7 +55,7 @@ def evaluate(config: EvalConfig, model_path: str | os.PathLike, cache: str | os.
     split = CachedSplit(cache)
     if not split.has_masks:
         raise ValueError(f"{cache}: split has no masks to score against")
-    model, model_run = load_fcn(model_path, device)
+    model, model_run = load_model(model_path, device)
     loader = DataLoader(SegmentationDataset(split, eval_preset()), batch_size=config.batch_size, collate_fn=pad_collate)
     hist = split_confusion(model, loader, device)
     return {

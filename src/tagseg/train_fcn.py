@@ -1,6 +1,8 @@
-"""Train an FCN-32s or FCN-8s on a cached pixel-labelled split.
+"""Train an FCN-32s or FCN-8s, alone or as one of sun2018's variants, on a cached pixel-labelled split.
 
-Writes into ``--out-dir``: ``model.pt`` (weights, model and training settings, run record),
+The variant (tagseg.sun2018) adds image-label fusion and/or a generator or discriminator; labels
+in training are the ground-truth tags of the training images. Writes into ``--out-dir``:
+``model.pt`` (weights, model and training settings, run record),
 ``train_log.csv`` (the loss curve), ``run.json`` (settings, git commit, device). While training it
 keeps ``checkpoint.pt`` every ``checkpoint_every`` iterations and resumes from it when restarted
 with the same settings (a preempted SLURM job loses at most that many iterations).
@@ -30,13 +32,15 @@ from tagseg import runtime
 from tagseg.cli import add_dataclass_arguments, dataclass_from_arguments
 from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.transforms import train_preset
-from tagseg.data.voc import IGNORE_INDEX, CachedSplit
+from tagseg.data.voc import CachedSplit
 from tagseg.models.fcn import FCN, FCNConfig, build_fcn
+from tagseg.sun2018 import Optimizers, Sun2018Net, train_iteration
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     arch: Literal["fcn32s", "fcn8s"] = "fcn32s"  # FCN head
+    variant: Literal["base", "label", "gen", "label_gen", "dis", "label_add"] = "base"  # sun2018 variant
     backbone: str = "vgg_tiny"  # vgg16 (the papers') or vgg_tiny (CPU scales)
     pretrained: bool = False  # initialise vgg16 from torchvision's ImageNet weights
     iterations: int = 1000  # SGD steps (the papers: 100,000 at batch size 1)
@@ -48,6 +52,9 @@ class TrainConfig:
     lr_policy: Literal["constant", "poly"] = "poly"  # constant (FCN's solver) or poly (DeepLab's, power 0.9)
     crop_size: int = 64  # training crop, padded with void where the scaled image is smaller
     scale_range: tuple[float, float] = (0.75, 1.25)  # random rescaling range of training images
+    auxiliary_lr: float = 1e-3  # Adam learning rate of the generator or discriminator
+    adversarial_weight: float = 0.1  # weight of the discriminator's loss in the segmentation loss (dis)
+    discriminator_width: int = 16  # channels of the discriminator's first layer (doubling four times)
     checkpoint_every: int = 250  # iterations between checkpoints
     seed: int = 0  # seeds weights, data order and augmentation
     threads: int = 1  # torch CPU threads (the rule's threads)
@@ -59,8 +66,9 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"train.{name}: expected a positive integer, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"train.lr: expected a positive number, got {self.lr}")
+        for name in ("lr", "auxiliary_lr"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"train.{name}: expected a positive number, got {getattr(self, name)}")
         low, high = self.scale_range
         if not 0 < low <= high:
             raise ValueError(f"train.scale_range: expected 0 < low <= high, got {self.scale_range}")
@@ -85,25 +93,6 @@ def learning_rate(config: TrainConfig, iteration: int) -> float:
     return config.lr
 
 
-def train_step(
-    model: nn.Module,
-    batch: tuple[torch.Tensor, ...],
-    criterion: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scaler: torch.amp.GradScaler,
-    device: torch.device,
-) -> float:
-    """One SGD step on the pixel loss; mixed precision only on CUDA."""
-    images, masks = batch[0].to(device, non_blocking=True), batch[1].to(device, non_blocking=True)
-    with torch.autocast(device.type, enabled=device.type == "cuda"):
-        loss = criterion(model(images), masks)  # (B, C, H, W) scores vs (B, H, W) labels
-    optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
-    scaler.step(optimizer)
-    scaler.update()
-    return float(loss.detach())
-
-
 def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Train and write model.pt, train_log.csv and run.json into ``out_dir``; returns model.pt's path."""
     out = Path(out_dir)
@@ -114,9 +103,12 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
         raise ValueError(f"{train_cache}: split has no masks; FCN training needs a pixel-labelled split")
 
     model_config = FCNConfig(arch=config.arch, backbone=config.backbone)
-    model = build_fcn(model_config, pretrained=config.pretrained).to(device)
-    criterion = nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX)  # mean over labelled pixels
-    optimizer = make_optimizer(config, model.parameters())
+    fcn = build_fcn(model_config, pretrained=config.pretrained)
+    model = Sun2018Net(fcn, config.variant, discriminator_width=config.discriminator_width).to(device)
+    optimizers = Optimizers(
+        segmentation=make_optimizer(config, model.fcn.parameters()),
+        auxiliary=torch.optim.Adam(model.auxiliary.parameters(), lr=config.auxiliary_lr) if model.auxiliary else None,
+    )
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
     loader = DataLoader(
         SegmentationDataset(split, train_preset(config.crop_size, config.scale_range)),
@@ -136,7 +128,9 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
         if state["train_config"] == asdict(config):
             model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
+            optimizers.segmentation.load_state_dict(state["optimizer"])
+            if optimizers.auxiliary is not None:
+                optimizers.auxiliary.load_state_dict(state["auxiliary_optimizer"])
             scaler.load_state_dict(state["scaler"])
             torch.set_rng_state(state["rng"])
             start, log_rows = state["iteration"], state["log"]
@@ -149,27 +143,32 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
     began = time.perf_counter()
     progress = tqdm(range(start, config.iterations), desc=f"train {config.arch}", mininterval=5, file=sys.stderr)
     for iteration in progress:
-        for group in optimizer.param_groups:
+        for group in optimizers.segmentation.param_groups:
             group["lr"] = learning_rate(config, iteration)
-        loss = train_step(model, next(batches), criterion, optimizer, scaler, device)
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss} at iteration {iteration}; lower train.lr")
-        log_rows.append({"iteration": iteration + 1, "loss": loss, "lr": optimizer.param_groups[0]["lr"],
+        images, masks, tags = (t.to(device, non_blocking=True) for t in next(batches))
+        losses = train_iteration(model, images, masks, tags, optimizers, scaler,
+                                 adversarial_weight=config.adversarial_weight)  # fmt: skip
+        if not all(map(math.isfinite, losses.values())):
+            raise FloatingPointError(f"loss became {losses} at iteration {iteration + 1}; lower train.lr")
+        log_rows.append({"iteration": iteration + 1, **losses, "lr": optimizers.segmentation.param_groups[0]["lr"],
                          "seconds": round(time.perf_counter() - began, 3)})  # fmt: skip
-        progress.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        progress.set_postfix(loss=f"{losses['loss_seg']:.3f}", refresh=False)
         if (iteration + 1) % config.checkpoint_every == 0 and iteration + 1 < config.iterations:
             tmp = checkpoint_path.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            torch.save({"model": model.state_dict(), "optimizer": optimizers.segmentation.state_dict(),
+                        "auxiliary_optimizer": optimizers.auxiliary.state_dict() if optimizers.auxiliary else None,
                         "scaler": scaler.state_dict(), "rng": torch.get_rng_state(),
                         "iteration": iteration + 1, "log": log_rows, "train_config": asdict(config)}, tmp)  # fmt: skip
             os.replace(tmp, checkpoint_path)
 
     record = runtime.run_record(config, device)
     with open(out / ".train_log.csv.tmp", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["iteration", "loss", "lr", "seconds"])
+        fields = ["iteration", "loss_seg", *(["loss_aux"] if model.auxiliary else []), "lr", "seconds"]
+        writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(log_rows)
-    torch.save({"model": model.state_dict(), "model_config": asdict(model_config), "run": record}, out / ".model.pt.tmp")
+    torch.save({"model": model.state_dict(), "model_config": asdict(model_config), "variant": config.variant,
+                "discriminator_width": config.discriminator_width, "run": record}, out / ".model.pt.tmp")  # fmt: skip
     os.replace(out / ".train_log.csv.tmp", out / "train_log.csv")
     os.replace(out / ".model.pt.tmp", out / "model.pt")
     runtime.write_json_atomic(out / "run.json", record)
@@ -177,10 +176,11 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
     return out / "model.pt"
 
 
-def load_fcn(path: str | os.PathLike, device: torch.device) -> tuple[FCN, dict]:
-    """Rebuild a trained FCN from its model.pt, in eval mode; also return the run record it was saved with."""
+def load_model(path: str | os.PathLike, device: torch.device) -> tuple[Sun2018Net, dict]:
+    """Rebuild a trained network from its model.pt, in eval mode; also return the run record it was saved with."""
     state = torch.load(path, map_location=device, weights_only=False)
-    model = FCN(FCNConfig(**state["model_config"])).to(device)
+    fcn = FCN(FCNConfig(**state["model_config"]))
+    model = Sun2018Net(fcn, state["variant"], discriminator_width=state["discriminator_width"]).to(device)
     model.load_state_dict(state["model"])
     return model.eval(), state["run"]
 

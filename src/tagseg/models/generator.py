@@ -56,19 +56,18 @@ class Discriminator(nn.Module):
         return self.score(h)
 
 
-def adversarial_losses(
-    discriminator: Discriminator, real: torch.Tensor, fake: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(discriminator loss, segmentation network's adversarial loss), the non-saturating GAN losses.
+def discriminator_loss(discriminator: Discriminator, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """The discriminator's loss: ground-truth labelmaps (one-hot) real, predicted ones fake.
 
-    ``real`` is the one-hot ground truth, ``fake`` the predicted probabilities; the discriminator's
-    loss does not reach the segmentation network (``fake`` is detached for it).
+    ``fake`` is detached: this loss trains the discriminator only.
     """
-    real_logits = discriminator(real)
-    fake_logits = discriminator(fake.detach())
-    d_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + F.binary_cross_entropy_with_logits(
-        fake_logits, torch.zeros_like(fake_logits)
+    real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
+    return F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) + (
+        F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     )
-    fooled = discriminator(fake)
-    g_loss = F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
-    return d_loss, g_loss
+
+
+def fooling_loss(discriminator: Discriminator, fake: torch.Tensor) -> torch.Tensor:
+    """The segmentation network's adversarial loss (non-saturating): make predictions look real."""
+    logits = discriminator(fake)
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
