@@ -98,6 +98,12 @@ def test_smoke_dag_end_to_end(tmp_path):
     assert report.returncode == 0, report.stderr[-3000:]
     assert "sun2018_table1.csv" in (workdir / "report.html").read_text(errors="replace")
 
+    # every sun2018 variant is a target of the same rules
+    target = "results/metrics/fcn32s/label_gen/seed0/val.json"
+    variant = _snakemake(workdir, target, "--cores", "2", "--configfile", "configs/smoke.yaml")
+    assert variant.returncode == 0, variant.stderr[-3000:]
+    assert json.loads((workdir / target).read_text())["model_run"]["settings"]["variant"] == "label_gen"
+
     # a second run has nothing to do
     again = _snakemake(workdir, "--cores", "2", "--configfile", "configs/smoke.yaml", "--dry-run")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

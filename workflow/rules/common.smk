@@ -6,6 +6,7 @@ from snakemake.settings.types import DeploymentMethod
 from tagseg.cli import to_flags
 from tagseg.config import validate_config
 from tagseg.paper import TABLES
+from tagseg.sun2018 import VARIANTS
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -23,7 +24,7 @@ shell.prefix(_prefix)
 
 wildcard_constraints:
     arch="fcn32s|fcn8s",
-    variant="base",
+    variant="|".join(VARIANTS),
     seed=r"\d+",
     split=r"[A-Za-z0-9_]+",
 

@@ -20,7 +20,8 @@ rule train_fcn:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.train_fcn --train-cache {params.cache} --out-dir {params.out_dir}"
-        " --arch {wildcards.arch} --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
+        " --arch {wildcards.arch} --variant {wildcards.variant} --seed {wildcards.seed} --threads {threads}"
+        " {params.flags} > {log} 2>&1"
 
 
 rule evaluate_fcn:
