@@ -34,7 +34,7 @@ from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.transforms import train_preset
 from tagseg.data.voc import CachedSplit
 from tagseg.models.fcn import FCN, FCNConfig, build_fcn
-from tagseg.sun2018 import Optimizers, Sun2018Net, train_iteration
+from tagseg.sun2018 import VARIANTS, Optimizers, Sun2018Net, train_iteration
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,8 @@ class TrainConfig:
         if not 0 < low <= high:
             raise ValueError(f"train.scale_range: expected 0 < low <= high, got {self.scale_range}")
         FCNConfig(arch=self.arch, backbone=self.backbone)  # validates arch and backbone
+        if self.variant not in VARIANTS:
+            raise ValueError(f"train.variant: expected one of {', '.join(VARIANTS)}, got {self.variant!r}")
 
 
 def forever(loader: DataLoader) -> Iterator:
@@ -133,15 +135,19 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
                 optimizers.auxiliary.load_state_dict(state["auxiliary_optimizer"])
             scaler.load_state_dict(state["scaler"])
             torch.set_rng_state(state["rng"])
+            if state.get("cuda_rng") is not None and device.type == "cuda":
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
             start, log_rows = state["iteration"], state["log"]
             print(f"resuming from {checkpoint_path} at iteration {start}", file=sys.stderr)
+        else:
+            print(f"ignoring {checkpoint_path}: it was written with other settings", file=sys.stderr)
     batches = forever(loader)
     if start:  # replay the batches already seen (data only), so a resumed run sees what an unbroken one would
         batches = itertools.islice(batches, start, None)
 
     model.train()
     began = time.perf_counter()
-    progress = tqdm(range(start, config.iterations), desc=f"train {config.arch}", mininterval=5, file=sys.stderr)
+    progress = tqdm(range(start, config.iterations), desc=f"train {config.arch} {config.variant}", mininterval=5, file=sys.stderr)
     for iteration in progress:
         for group in optimizers.segmentation.param_groups:
             group["lr"] = learning_rate(config, iteration)
@@ -158,6 +164,7 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
             torch.save({"model": model.state_dict(), "optimizer": optimizers.segmentation.state_dict(),
                         "auxiliary_optimizer": optimizers.auxiliary.state_dict() if optimizers.auxiliary else None,
                         "scaler": scaler.state_dict(), "rng": torch.get_rng_state(),
+                        "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
                         "iteration": iteration + 1, "log": log_rows, "train_config": asdict(config)}, tmp)  # fmt: skip
             os.replace(tmp, checkpoint_path)
 
@@ -194,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = dataclass_from_arguments(TrainConfig, args)
         path = train(config, args.train_cache, args.out_dir)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, FileNotFoundError, RuntimeError, FloatingPointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"wrote {path}")
