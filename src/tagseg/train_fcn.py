@@ -13,28 +13,22 @@ with the same settings (a preempted SLURM job loses at most that many iterations
 from __future__ import annotations
 
 import argparse
-import csv
-import itertools
-import math
 import os
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 import torch
-import torch.nn as nn
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from tagseg import runtime
 from tagseg.cli import add_dataclass_arguments, dataclass_from_arguments
-from tagseg.data.loading import SegmentationDataset, pad_collate
+from tagseg.data.loading import SegmentationDataset
 from tagseg.data.transforms import train_preset
 from tagseg.data.voc import CachedSplit
 from tagseg.models.fcn import FCN, FCNConfig, build_fcn
 from tagseg.sun2018 import VARIANTS, Optimizers, Sun2018Net, train_iteration
+from tagseg.training import fit, learning_rate, make_optimizer, shuffled_loader, write_run
 
 
 @dataclass(frozen=True)
@@ -77,24 +71,6 @@ class TrainConfig:
             raise ValueError(f"train.variant: expected one of {', '.join(VARIANTS)}, got {self.variant!r}")
 
 
-def forever(loader: DataLoader) -> Iterator:
-    """Cycle through a loader endlessly, reshuffling each pass (training counts iterations, not epochs)."""
-    while True:
-        yield from loader
-
-
-def make_optimizer(config: TrainConfig, parameters: Iterator[nn.Parameter]) -> torch.optim.Optimizer:
-    if config.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=config.lr, betas=(config.momentum, 0.999), weight_decay=config.weight_decay)
-    return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-
-
-def learning_rate(config: TrainConfig, iteration: int) -> float:
-    if config.lr_policy == "poly":
-        return config.lr * (1 - iteration / config.iterations) ** 0.9
-    return config.lr
-
-
 def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Train and write model.pt, train_log.csv and run.json into ``out_dir``; returns model.pt's path."""
     out = Path(out_dir)
@@ -108,79 +84,35 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
     fcn = build_fcn(model_config, pretrained=config.pretrained)
     model = Sun2018Net(fcn, config.variant, discriminator_width=config.discriminator_width).to(device)
     optimizers = Optimizers(
-        segmentation=make_optimizer(config, model.fcn.parameters()),
+        segmentation=make_optimizer(config.optimizer, model.fcn.parameters(), lr=config.lr,
+                                    momentum=config.momentum, weight_decay=config.weight_decay),  # fmt: skip
         auxiliary=torch.optim.Adam(model.auxiliary.parameters(), lr=config.auxiliary_lr) if model.auxiliary else None,
     )
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
-    loader = DataLoader(
-        SegmentationDataset(split, train_preset(config.crop_size, config.scale_range)),
-        batch_size=config.batch_size,
-        shuffle=True,
-        drop_last=len(split) >= config.batch_size,
-        num_workers=config.num_workers,
-        collate_fn=pad_collate,
-        generator=torch.Generator().manual_seed(config.seed),
-        pin_memory=device.type == "cuda",
-    )
+    dataset = SegmentationDataset(split, train_preset(config.crop_size, config.scale_range))
+    loader = shuffled_loader(dataset, config.batch_size, seed=config.seed, num_workers=config.num_workers, device=device)
 
-    checkpoint_path = out / "checkpoint.pt"
-    log_rows: list[dict] = []
-    start = 0
-    if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        if state["train_config"] == asdict(config):
-            model.load_state_dict(state["model"])
-            optimizers.segmentation.load_state_dict(state["optimizer"])
-            if optimizers.auxiliary is not None:
-                optimizers.auxiliary.load_state_dict(state["auxiliary_optimizer"])
-            scaler.load_state_dict(state["scaler"])
-            torch.set_rng_state(state["rng"])
-            if state.get("cuda_rng") is not None and device.type == "cuda":
-                torch.cuda.set_rng_state_all(state["cuda_rng"])
-            start, log_rows = state["iteration"], state["log"]
-            print(f"resuming from {checkpoint_path} at iteration {start}", file=sys.stderr)
-        else:
-            print(f"ignoring {checkpoint_path}: it was written with other settings", file=sys.stderr)
-    batches = forever(loader)
-    if start:  # replay the batches already seen (data only), so a resumed run sees what an unbroken one would
-        batches = itertools.islice(batches, start, None)
-
-    model.train()
-    began = time.perf_counter()
-    progress = tqdm(range(start, config.iterations), desc=f"train {config.arch} {config.variant}", mininterval=5, file=sys.stderr)
-    for iteration in progress:
+    def schedule(iteration: int) -> float:
+        lr = learning_rate(config.lr, config.lr_policy, iteration, config.iterations)
         for group in optimizers.segmentation.param_groups:
-            group["lr"] = learning_rate(config, iteration)
-        images, masks, tags = (t.to(device, non_blocking=True) for t in next(batches))
-        losses = train_iteration(model, images, masks, tags, optimizers, scaler,
-                                 adversarial_weight=config.adversarial_weight)  # fmt: skip
-        if not all(map(math.isfinite, losses.values())):
-            raise FloatingPointError(f"loss became {losses} at iteration {iteration + 1}; lower train.lr")
-        log_rows.append({"iteration": iteration + 1, **losses, "lr": optimizers.segmentation.param_groups[0]["lr"],
-                         "seconds": round(time.perf_counter() - began, 3)})  # fmt: skip
-        progress.set_postfix(loss=f"{losses['loss_seg']:.3f}", refresh=False)
-        if (iteration + 1) % config.checkpoint_every == 0 and iteration + 1 < config.iterations:
-            tmp = checkpoint_path.with_suffix(".tmp")
-            torch.save({"model": model.state_dict(), "optimizer": optimizers.segmentation.state_dict(),
-                        "auxiliary_optimizer": optimizers.auxiliary.state_dict() if optimizers.auxiliary else None,
-                        "scaler": scaler.state_dict(), "rng": torch.get_rng_state(),
-                        "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
-                        "iteration": iteration + 1, "log": log_rows, "train_config": asdict(config)}, tmp)  # fmt: skip
-            os.replace(tmp, checkpoint_path)
+            group["lr"] = lr
+        return lr
 
-    record = runtime.run_record(config, device)
-    with open(out / ".train_log.csv.tmp", "w", newline="") as f:
-        fields = ["iteration", "loss_seg", *(["loss_aux"] if model.auxiliary else []), "lr", "seconds"]
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(log_rows)
-    torch.save({"model": model.state_dict(), "model_config": asdict(model_config), "variant": config.variant,
-                "discriminator_width": config.discriminator_width, "run": record}, out / ".model.pt.tmp")  # fmt: skip
-    os.replace(out / ".train_log.csv.tmp", out / "train_log.csv")
-    os.replace(out / ".model.pt.tmp", out / "model.pt")
-    runtime.write_json_atomic(out / "run.json", record)
-    checkpoint_path.unlink(missing_ok=True)
-    return out / "model.pt"
+    def step(batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
+        return train_iteration(model, *batch, optimizers, scaler, adversarial_weight=config.adversarial_weight)
+
+    stateful = {"model": model, "optimizer": optimizers.segmentation, "scaler": scaler}
+    if optimizers.auxiliary is not None:
+        stateful["auxiliary_optimizer"] = optimizers.auxiliary
+    model.train()
+    log_rows = fit(
+        step, loader=loader, iterations=config.iterations, schedule=schedule, stateful=stateful,
+        settings=asdict(config), checkpoint_path=out / "checkpoint.pt", checkpoint_every=config.checkpoint_every,
+        device=device, description=f"train {config.arch} {config.variant}",
+    )  # fmt: skip
+    payload = {"model": model.state_dict(), "model_config": asdict(model_config), "variant": config.variant,
+               "discriminator_width": config.discriminator_width}  # fmt: skip
+    return write_run(out, payload, log_rows, runtime.run_record(config, device))
 
 
 def load_model(path: str | os.PathLike, device: torch.device) -> tuple[Sun2018Net, dict]:
