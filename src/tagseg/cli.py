@@ -18,10 +18,11 @@ _FIELD_COMMENT = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+)$")
 
 def _field_comments(cls: type) -> dict[str, str]:
     comments = {}
-    for line in inspect.getsource(cls).splitlines():
-        match = _FIELD_COMMENT.match(line)
-        if match:
-            comments[match.group(1)] = match.group(2).strip()
+    for klass in reversed([k for k in cls.__mro__ if k is not object]):  # subclasses override
+        for line in inspect.getsource(klass).splitlines():
+            match = _FIELD_COMMENT.match(line)
+            if match:
+                comments[match.group(1)] = match.group(2).strip()
     return comments
 
 

@@ -28,44 +28,21 @@ from tagseg.data.transforms import train_preset
 from tagseg.data.voc import CachedSplit
 from tagseg.models.fcn import FCN, FCNConfig, build_fcn
 from tagseg.sun2018 import VARIANTS, Optimizers, Sun2018Net, train_iteration
-from tagseg.training import fit, learning_rate, make_optimizer, shuffled_loader, write_run
+from tagseg.training import TrainingSettings, fit, make_optimizer, poly_schedule, shuffled_loader, write_run
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(TrainingSettings):
     arch: Literal["fcn32s", "fcn8s"] = "fcn32s"  # FCN head
     variant: Literal["base", "label", "gen", "label_gen", "dis", "label_add"] = "base"  # sun2018 variant
-    backbone: str = "vgg_tiny"  # vgg16 (the papers') or vgg_tiny (CPU scales)
-    pretrained: bool = False  # initialise vgg16 from torchvision's ImageNet weights
-    iterations: int = 1000  # SGD steps (the papers: 100,000 at batch size 1)
-    batch_size: int = 8  # images per step
-    optimizer: Literal["sgd", "adam"] = "sgd"  # sgd as the papers; adam for small nets from scratch (REPRODUCTION.md)
-    lr: float = 0.01  # learning rate for the pixel-averaged loss (see REPRODUCTION.md)
-    momentum: float = 0.9  # SGD momentum (Adam's beta1)
-    weight_decay: float = 5e-4  # L2 penalty, as FCN
-    lr_policy: Literal["constant", "poly"] = "poly"  # constant (FCN's solver) or poly (DeepLab's, power 0.9)
-    crop_size: int = 64  # training crop, padded with void where the scaled image is smaller
-    scale_range: tuple[float, float] = (0.75, 1.25)  # random rescaling range of training images
     auxiliary_lr: float = 1e-3  # Adam learning rate of the generator or discriminator
     adversarial_weight: float = 0.1  # weight of the discriminator's loss in the segmentation loss (dis)
     discriminator_width: int = 16  # channels of the discriminator's first layer (doubling four times)
-    checkpoint_every: int = 250  # iterations between checkpoints
-    seed: int = 0  # seeds weights, data order and augmentation
-    threads: int = 1  # torch CPU threads (the rule's threads)
-    device: str = "auto"  # auto, cpu, cuda or cuda:N
-    num_workers: int = 0  # DataLoader worker processes (decoding is already cached)
 
     def __post_init__(self) -> None:
-        positive = ("iterations", "batch_size", "crop_size", "checkpoint_every", "threads")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"train.{name}: expected a positive integer, got {getattr(self, name)}")
-        for name in ("lr", "auxiliary_lr"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"train.{name}: expected a positive number, got {getattr(self, name)}")
-        low, high = self.scale_range
-        if not 0 < low <= high:
-            raise ValueError(f"train.scale_range: expected 0 < low <= high, got {self.scale_range}")
+        super().__post_init__()
+        if self.auxiliary_lr <= 0:
+            raise ValueError(f"train.auxiliary_lr: expected a positive number, got {self.auxiliary_lr}")
         FCNConfig(arch=self.arch, backbone=self.backbone)  # validates arch and backbone
         if self.variant not in VARIANTS:
             raise ValueError(f"train.variant: expected one of {', '.join(VARIANTS)}, got {self.variant!r}")
@@ -84,19 +61,12 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
     fcn = build_fcn(model_config, pretrained=config.pretrained)
     model = Sun2018Net(fcn, config.variant, discriminator_width=config.discriminator_width).to(device)
     optimizers = Optimizers(
-        segmentation=make_optimizer(config.optimizer, model.fcn.parameters(), lr=config.lr,
-                                    momentum=config.momentum, weight_decay=config.weight_decay),  # fmt: skip
+        segmentation=make_optimizer(config, model.fcn.parameters()),
         auxiliary=torch.optim.Adam(model.auxiliary.parameters(), lr=config.auxiliary_lr) if model.auxiliary else None,
     )
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
     dataset = SegmentationDataset(split, train_preset(config.crop_size, config.scale_range))
     loader = shuffled_loader(dataset, config.batch_size, seed=config.seed, num_workers=config.num_workers, device=device)
-
-    def schedule(iteration: int) -> float:
-        lr = learning_rate(config.lr, config.lr_policy, iteration, config.iterations)
-        for group in optimizers.segmentation.param_groups:
-            group["lr"] = lr
-        return lr
 
     def step(batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
         return train_iteration(model, *batch, optimizers, scaler, adversarial_weight=config.adversarial_weight)
@@ -106,7 +76,8 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
         stateful["auxiliary_optimizer"] = optimizers.auxiliary
     model.train()
     log_rows = fit(
-        step, loader=loader, iterations=config.iterations, schedule=schedule, stateful=stateful,
+        step, loader=loader, iterations=config.iterations, schedule=poly_schedule(config, optimizers.segmentation),
+        stateful=stateful,
         settings=asdict(config), checkpoint_path=out / "checkpoint.pt", checkpoint_every=config.checkpoint_every,
         device=device, description=f"train {config.arch} {config.variant}",
     )  # fmt: skip

@@ -12,8 +12,9 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Literal
 
 import torch
 import torch.nn as nn
@@ -22,6 +23,38 @@ from tqdm import tqdm
 
 from tagseg import runtime
 from tagseg.data.loading import pad_collate
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    backbone: str = "vgg_tiny"  # vgg16 (the papers') or vgg_tiny (CPU scales)
+    pretrained: bool = False  # initialise vgg16 from torchvision's ImageNet weights
+    iterations: int = 1000  # optimiser steps (sun2018: 100,000 at batch size 1)
+    batch_size: int = 8  # images per step
+    optimizer: Literal["sgd", "adam"] = "sgd"  # sgd as the papers; adam for experiments
+    lr: float = 0.01  # learning rate for the pixel- or class-averaged loss (REPRODUCTION.md F5)
+    momentum: float = 0.9  # SGD momentum (Adam's beta1)
+    weight_decay: float = 5e-4  # L2 penalty, as FCN
+    lr_policy: Literal["constant", "poly"] = "poly"  # constant (FCN's solver) or poly (DeepLab's, power 0.9)
+    crop_size: int = 64  # training crop, padded with void where the scaled image is smaller
+    scale_range: tuple[float, float] = (0.75, 1.25)  # random rescaling range of training images
+    checkpoint_every: int = 250  # iterations between checkpoints
+    seed: int = 0  # seeds weights, data order and augmentation
+    threads: int = 1  # torch CPU threads (the rule's threads)
+    device: str = "auto"  # auto, cpu, cuda or cuda:N
+    num_workers: int = 0  # DataLoader worker processes (decoding is already cached)
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "batch_size", "crop_size", "checkpoint_every", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name}: expected a positive integer, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"train.lr: expected a positive number, got {self.lr}")
+        low, high = self.scale_range
+        if not 0 < low <= high:
+            raise ValueError(f"train.scale_range: expected 0 < low <= high, got {self.scale_range}")
+        if self.optimizer not in ("sgd", "adam") or self.lr_policy not in ("constant", "poly"):
+            raise ValueError("train.optimizer / train.lr_policy: expected sgd|adam and constant|poly")
 
 
 def forever(loader: DataLoader) -> Iterator:
@@ -46,22 +79,28 @@ def shuffled_loader(
     )
 
 
-def make_optimizer(
-    name: str, parameters: Iterable[nn.Parameter], *, lr: float, momentum: float, weight_decay: float
-) -> torch.optim.Optimizer:
+def make_optimizer(settings: TrainingSettings, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
     """SGD with momentum (the papers'), or Adam with ``momentum`` as beta1."""
-    if name == "adam":
-        return torch.optim.Adam(parameters, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
-    if name == "sgd":
-        return torch.optim.SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"train.optimizer: expected one of sgd, adam, got {name!r}")
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(
+            parameters, lr=settings.lr, betas=(settings.momentum, 0.999), weight_decay=settings.weight_decay
+        )
+    return torch.optim.SGD(parameters, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
 
 
-def learning_rate(base: float, policy: str, iteration: int, iterations: int) -> float:
-    """``constant`` (FCN's solver) or DeepLab's ``poly``: base * (1 - iteration / iterations) ** 0.9."""
-    if policy == "poly":
-        return base * (1 - iteration / iterations) ** 0.9
-    return base
+def poly_schedule(settings: TrainingSettings, optimizer: torch.optim.Optimizer) -> Callable[[int], float]:
+    """Sets the optimizer's learning rate each iteration: ``constant``, or DeepLab's ``poly``
+    (lr * (1 - iteration / iterations) ** 0.9); returns it for the log."""
+
+    def schedule(iteration: int) -> float:
+        lr = settings.lr
+        if settings.lr_policy == "poly":
+            lr *= (1 - iteration / settings.iterations) ** 0.9
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    return schedule
 
 
 def fit(
