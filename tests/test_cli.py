@@ -19,7 +19,7 @@ def test_rules_call_the_modules_we_expect():
     assert rule_modules() == {"tagseg.data.synthetic", "tagseg.data.voc", "tagseg.train_fcn", "tagseg.evaluate", "tagseg.tables"}
 
 
-@pytest.mark.parametrize("module", sorted(rule_modules()))
+@pytest.mark.parametrize("module", sorted(rule_modules() | {"tagseg.train_classifier"}))
 def test_help(module):
     result = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "usage:" in result.stdout

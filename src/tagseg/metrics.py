@@ -66,3 +66,26 @@ def scores(hist: np.ndarray) -> dict[str, float | list[float]]:
         "mIoU": float(np.nanmean(iou)),
         "IoU": [None if np.isnan(v) else float(v) for v in iou],  # JSON-friendly
     }
+
+
+def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Average precision of one class as VOC 2010+ computes it: the area under the precision-recall
+    curve after each precision is raised to the best precision at any higher recall.
+
+    >>> average_precision(np.array([0.9, 0.8, 0.7, 0.6]), np.array([1, 0, 1, 0]))  # 0.5 * 1 + 0.5 * 2/3
+    0.8333333333333333
+    """
+    order = np.argsort(-np.asarray(scores), kind="stable")
+    hits = np.asarray(labels)[order] > 0
+    if not hits.any():
+        return float("nan")
+    true_positives = np.cumsum(hits)
+    precision = true_positives / np.arange(1, len(hits) + 1)
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]  # best precision at this recall or higher
+    return float((envelope[hits] / hits.sum()).sum())  # each positive adds 1/n_pos of recall
+
+
+def mean_average_precision(scores: np.ndarray, labels: np.ndarray) -> tuple[float, list[float | None]]:
+    """mAP over the classes (columns) with at least one positive, and the per-class APs (None where undefined)."""
+    aps = [average_precision(scores[:, c], labels[:, c]) for c in range(scores.shape[1])]
+    return float(np.nanmean(aps)), [None if np.isnan(ap) else ap for ap in aps]

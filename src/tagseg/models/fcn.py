@@ -247,18 +247,18 @@ def fcn_state_from_vgg16(vgg_state: dict[str, torch.Tensor], trunk: VGGTrunk) ->
     return state
 
 
-def load_imagenet_vgg16(model: FCN) -> None:
-    """Initialise the trunk from torchvision's ImageNet VGG16 (downloaded once into torch's hub cache)."""
+def load_imagenet_vgg16(trunk: VGGTrunk, backbone: str) -> None:
+    """Initialise a trunk from torchvision's ImageNet VGG16 (downloaded once into torch's hub cache)."""
     from tagseg.models.pretrained import load_torchvision_state
 
-    if model.config.backbone != "vgg16":
-        raise ValueError(f"model.pretrained: ImageNet weights exist for backbone vgg16 only, not {model.config.backbone!r}")
+    if backbone != "vgg16":
+        raise ValueError(f"model.pretrained: ImageNet weights exist for backbone vgg16 only, not {backbone!r}")
     vgg_state = load_torchvision_state("VGG16_Weights", "IMAGENET1K_V1")
-    model.trunk.load_state_dict(fcn_state_from_vgg16(vgg_state, model.trunk))
+    trunk.load_state_dict(fcn_state_from_vgg16(vgg_state, trunk))
 
 
 def build_fcn(config: FCNConfig, pretrained: bool = False) -> FCN:
     model = FCN(config)
     if pretrained:
-        load_imagenet_vgg16(model)
+        load_imagenet_vgg16(model.trunk, config.backbone)
     return model

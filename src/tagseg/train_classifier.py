@@ -1,0 +1,122 @@
+"""Train sun2018's image-labelling network on the tags of a cached pixel-labelled split, and write its
+class probabilities for any split (computed once; thresholding at tau happens downstream).
+
+    python -m tagseg.train_classifier train --train-cache data/synthetic/cache/train --out-dir runs/cls
+    python -m tagseg.train_classifier predict --model runs/cls/model.pt --cache data/synthetic/cache/val --out val.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from tagseg import runtime
+from tagseg.cli import add_dataclass_arguments, dataclass_from_arguments
+from tagseg.data.loading import SegmentationDataset, pad_collate
+from tagseg.data.transforms import eval_preset, train_preset
+from tagseg.data.voc import CachedSplit
+from tagseg.metrics import mean_average_precision
+from tagseg.models.classifier import ImageClassifier
+from tagseg.training import TrainingSettings, fit, make_optimizer, poly_schedule, shuffled_loader, write_run
+
+
+@dataclass(frozen=True)
+class ClassifierConfig(TrainingSettings):
+    """The shared training settings; the loss is multi-label binary cross-entropy on the image's tags."""
+
+
+def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """Train on multi-label binary cross-entropy over the 20 object classes; write model.pt and its curve."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = runtime.setup(config.seed, config.threads, config.device)
+    split = CachedSplit(train_cache)
+    model = ImageClassifier(backbone=config.backbone, pretrained=config.pretrained).to(device)
+    optimizer = make_optimizer(config, model.parameters())
+    scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
+    dataset = SegmentationDataset(split, train_preset(config.crop_size, config.scale_range))
+    loader = shuffled_loader(dataset, config.batch_size, seed=config.seed, num_workers=config.num_workers, device=device)
+
+    def step(batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
+        images, _, tags = batch
+        with torch.autocast(device.type, enabled=device.type == "cuda"):
+            loss = F.binary_cross_entropy_with_logits(model(images).float(), tags)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        return {"loss": float(loss.detach())}
+
+    model.train()
+    log_rows = fit(
+        step, loader=loader, iterations=config.iterations, schedule=poly_schedule(config, optimizer),
+        stateful={"model": model, "optimizer": optimizer, "scaler": scaler}, settings=asdict(config),
+        checkpoint_path=out / "checkpoint.pt", checkpoint_every=config.checkpoint_every, device=device,
+        description="train classifier",
+    )  # fmt: skip
+    return write_run(out, {"model": model.state_dict(), "backbone": config.backbone}, log_rows, runtime.run_record(config, device))
+
+
+@torch.inference_mode()
+def predict(model_path: str | os.PathLike, cache: str | os.PathLike, *, threads: int = 1, device: str = "auto") -> dict:
+    """Per-image class probabilities (n, 20) of a split, and the mAP against the split's tags."""
+    torch_device = runtime.setup(0, threads, device)
+    state = torch.load(model_path, map_location=torch_device, weights_only=False)
+    model = ImageClassifier(backbone=state["backbone"]).to(torch_device)
+    model.load_state_dict(state["model"])
+    model.eval()
+    split = CachedSplit(cache)
+    loader = DataLoader(SegmentationDataset(split, eval_preset()), batch_size=16, collate_fn=pad_collate)
+    probabilities = torch.cat([torch.sigmoid(model(images.to(torch_device)).float()).cpu() for images, _, _ in loader])
+    mean_ap, per_class = mean_average_precision(probabilities.numpy(), split.tags)
+    return {"ids": split.ids, "probabilities": probabilities.numpy(), "mAP": mean_ap, "AP": per_class,
+            "model_run": state["run"], "run": runtime.run_record({"cache": str(cache)}, torch_device)}  # fmt: skip
+
+
+def write_predictions(result: dict, out: str | os.PathLike) -> None:
+    """``<out>`` (npz: ids, probabilities) and ``<out>.json`` beside it (mAP, per-class AP, provenance)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_name(f".{out.name}.tmp"), "wb") as f:
+        np.savez(f, ids=np.asarray(result["ids"]), probabilities=result["probabilities"])
+    runtime.write_json_atomic(out.with_suffix(".json"), {k: v for k, v in result.items() if k not in ("ids", "probabilities")})
+    os.replace(out.with_name(f".{out.name}.tmp"), out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tagseg.train_classifier", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train_parser = commands.add_parser("train", help="train the classifier")
+    train_parser.add_argument("--train-cache", required=True, help="cached pixel-labelled split whose tags to learn")
+    train_parser.add_argument("--out-dir", required=True, help="folder for model.pt, train_log.csv, run.json")
+    add_dataclass_arguments(train_parser, ClassifierConfig)
+    predict_parser = commands.add_parser("predict", help="write a split's class probabilities")
+    predict_parser.add_argument("--model", required=True, help="model.pt from 'train'")
+    predict_parser.add_argument("--cache", required=True, help="cached split (tagseg.data.voc)")
+    predict_parser.add_argument("--out", required=True, help="npz to write (mAP goes to the .json beside it)")
+    predict_parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    predict_parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            print(f"wrote {train(dataclass_from_arguments(ClassifierConfig, args), args.train_cache, args.out_dir)}")
+        else:
+            result = predict(args.model, args.cache, threads=args.threads, device=args.device)
+            write_predictions(result, args.out)
+            print(f"{Path(args.cache).name}: mAP {result['mAP']:.3f} over {len(result['ids'])} images")
+    except (ValueError, FileNotFoundError, RuntimeError, FloatingPointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
