@@ -10,6 +10,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/fcn.smk"
+include: "workflow/rules/classifier.smk"
 include: "workflow/rules/tables.smk"
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -93,6 +94,12 @@ def test_smoke_dag_end_to_end(tmp_path):
     assert (model_dir / "train_log.csv").read_text().count("\n") == 31
     assert (workdir / "logs/train_fcn/fcn32s_base_seed0.log").exists()
     assert any((workdir / "benchmarks/train_fcn").glob("*.tsv"))
+
+    # the classifier's probabilities, once per split, with its mAP beside them
+    for split in ("train", "val", "test", "weak_clean", "weak_noisy", "noisy_test"):
+        probabilities = np.load(workdir / f"results/classifier/seed0/{split}.npz")["probabilities"]
+        assert probabilities.shape[1] == 20
+        assert 0 <= json.loads((workdir / f"results/classifier/seed0/{split}.json").read_text())["mAP"] <= 1
 
     report = _snakemake(workdir, "--configfile", "configs/smoke.yaml", "--report", "report.html")
     assert report.returncode == 0, report.stderr[-3000:]

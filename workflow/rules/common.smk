@@ -5,6 +5,7 @@ from snakemake.settings.types import DeploymentMethod
 
 from tagseg.cli import to_flags
 from tagseg.config import validate_config
+from tagseg.data.synthetic import SPLITS
 from tagseg.paper import TABLES
 from tagseg.sun2018 import VARIANTS
 
@@ -61,6 +62,19 @@ def get_train_flags(wildcards):
     return to_flags(settings)
 
 
+def get_classifier_flags(wildcards):
+    """Classifier settings from config (classifier, model, resources.device) as command-line flags."""
+    settings = {"crop_size": config["train"].get("crop_size", 64), **config["classifier"]}
+    settings.update(config["model"])
+    settings["device"] = config["resources"].get("device", "auto")
+    return to_flags(settings)
+
+
+def get_classifier_probabilities():
+    """Every split's class probabilities, from every seed's classifier."""
+    return expand("results/classifier/seed{seed}/{split}.npz", seed=config["seeds"], split=SPLITS)
+
+
 def get_metrics(arch, variant, split):
     return expand(f"results/metrics/{arch}/{variant}/seed{{seed}}/{split}.json", seed=config["seeds"])
 
@@ -69,4 +83,5 @@ def get_final_outputs():
     return [
         *expand("results/tables/{table}.csv", table=sorted(TABLES)),
         *get_metrics("fcn32s", "base", "test"),
+        *get_classifier_probabilities(),
     ]
