@@ -1,0 +1,63 @@
+import doctest
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+import tagseg.information
+from tagseg.data.loading import SegmentationDataset, pad_collate
+from tagseg.data.transforms import eval_preset
+from tagseg.data.voc import CachedSplit
+from tagseg.evaluate import split_confusion
+from tagseg.information import label_information
+from tagseg.models.fcn import FCN, FCNConfig
+from tagseg.sun2018 import Sun2018Net
+from tagseg.tau_sweep import tau_sweep
+
+
+def test_information_worked_example():
+    assert doctest.testmod(tagseg.information).failed == 0
+
+
+def test_information_edge_cases():
+    truth = np.zeros((2, 20), int)
+    truth[:, 3] = 1
+    accurate = label_information(truth, truth)
+    assert accurate["removed_nats"] == pytest.approx(np.log(21 / 2)) and accurate["lost_nats"] == 0
+    everything = label_information(truth, np.ones((2, 20), int))  # tau = 0: every class labelled
+    assert everything["removed_nats"] == pytest.approx(0) and everything["m"] == 19
+    nothing = label_information(truth, np.zeros((2, 20), int))  # tau above every probability
+    assert nothing["k"] == 1 and nothing["lost_nats"] == pytest.approx(np.log(2))
+
+
+@pytest.fixture()
+def model_and_loader(tiny_caches):
+    torch.manual_seed(0)
+    model = Sun2018Net(FCN(FCNConfig(arch="fcn8s")), "label").eval()
+    split = CachedSplit(tiny_caches["val"])
+    loader = DataLoader(SegmentationDataset(split, eval_preset()), batch_size=4, collate_fn=pad_collate)
+    return model, loader, len(split)
+
+
+def test_tau_zero_is_the_unfused_prediction_and_above_one_is_background(model_and_loader):
+    model, loader, n = model_and_loader
+    probabilities = torch.rand(n, 20)
+    hists = tau_sweep(model, loader, probabilities, [0.0, 0.5, 1.01], torch.device("cpu"))
+    unfused = Sun2018Net(model.fcn, "base").eval()
+    np.testing.assert_array_equal(hists[0], split_confusion(unfused, loader, torch.device("cpu")))
+    assert hists[2][:, 1:].sum() == 0  # every pixel predicted background
+    assert hists.sum(axis=(1, 2)).tolist() == [hists[0].sum()] * 3
+
+
+def test_sweep_at_ground_truth_labels_matches_evaluation(model_and_loader, tiny_caches):
+    model, loader, _ = model_and_loader
+    tags = torch.from_numpy(CachedSplit(tiny_caches["val"]).tags).float()
+    hists = tau_sweep(model, loader, tags, [0.5], torch.device("cpu"))
+    np.testing.assert_array_equal(hists[0], split_confusion(model, loader, torch.device("cpu")))
+
+
+def test_probability_rows_must_match_the_images(model_and_loader):
+    model, loader, n = model_and_loader
+    with pytest.raises(ValueError, match="probability rows"):
+        tau_sweep(model, loader, torch.rand(n + 1, 20), [0.5], torch.device("cpu"))
