@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from tagseg.data.voc import NUM_CLASSES
-from tagseg.fusion import fuse_dot, threshold_labels
+from tagseg.fusion import threshold_labels
 from tagseg.metrics import confusion_matrix
 from tagseg.sun2018 import Sun2018Net
 
@@ -39,6 +39,8 @@ def tau_sweep(
         with torch.autocast(device.type, enabled=device.type == "cuda"):
             scores = model.fcn(images.to(device))  # (B, 21, H, W), once per image
         for t, tau in enumerate(taus):
-            predicted = fuse_dot(scores, threshold_labels(batch, tau)).argmax(1)
+            labelled = threshold_labels(batch, tau) > 0  # (B, 21)
+            # argmax of fuse_dot(scores, labels): renormalising does not move the argmax, so skip it
+            predicted = scores.masked_fill(~labelled[:, :, None, None], float("-inf")).argmax(1)
             hists[t] += confusion_matrix(masks, predicted.cpu(), NUM_CLASSES)
     return hists
