@@ -54,20 +54,19 @@ def get_dataset_marker(wildcards):
     return f"{DATA_ROOT}/dataset.json"
 
 
+def _training_flags(settings):
+    """A trainer's settings plus the model and device sections, as command-line flags."""
+    return to_flags({**settings, **config["model"], "device": config["resources"].get("device", "auto")})
+
+
 def get_train_flags(wildcards):
-    """Training settings from config (train, model, resources.device) as command-line flags."""
-    settings = dict(config["train"])
-    settings.update(config["model"])
-    settings["device"] = config["resources"].get("device", "auto")
-    return to_flags(settings)
+    """FCN training settings (config: train, model, resources.device) as command-line flags."""
+    return _training_flags(config["train"])
 
 
 def get_classifier_flags(wildcards):
-    """Classifier settings from config (classifier, model, resources.device) as command-line flags."""
-    settings = {"crop_size": config["train"].get("crop_size", 64), **config["classifier"]}
-    settings.update(config["model"])
-    settings["device"] = config["resources"].get("device", "auto")
-    return to_flags(settings)
+    """Classifier settings (config: classifier, with train's crop_size unless it sets one) as flags."""
+    return _training_flags({"crop_size": config["train"].get("crop_size", 64), **config["classifier"]})
 
 
 def get_classifier_probabilities():
