@@ -33,7 +33,9 @@ def _net(variant):
 
 
 def _changed(before, after):
-    return any(not torch.equal(a, b) for a, b in zip(before.parameters(), after.parameters()))
+    """Whether any parameter or buffer (batch-norm statistics too) differs."""
+    a, b = before.state_dict(), after.state_dict()
+    return any(not torch.equal(a[k], b[k]) for k in a)
 
 
 @pytest.mark.parametrize("auxiliary_variant", ["gen", "label_gen", "dis"])

@@ -3,7 +3,6 @@ import json
 import numpy as np
 import pytest
 import torchvision
-from PIL import Image
 
 from tagseg.data.synthetic import (
     AMBIGUOUS_PAIRS,

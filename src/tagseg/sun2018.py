@@ -101,14 +101,15 @@ def train_iteration(
 
     # (1) segmentation network on L_seg (Eq. 2), on the fused maps when the variant fuses
     with autocast:
-        seg_loss = fused_nll(net.segment(images, labels), masks)
+        log_probabilities = net.segment(images, labels)
+        seg_loss = fused_nll(log_probabilities, masks)
     _step(seg_loss, [seg_opt], scaler)
     if net.auxiliary is None:
         return {"loss_seg": float(seg_loss.detach())}
 
-    # (2) auxiliary network alone: the segmentation network's output is a fixed input
-    with torch.no_grad(), autocast:
-        fixed = net.segment(images, labels).exp()
+    # (2) auxiliary network alone, on step (1)'s maps as a fixed input: no second forward pass,
+    # and the segmentation network is left entirely untouched (batch-norm statistics included)
+    fixed = log_probabilities.detach().exp()
     with autocast:
         if net.variant.auxiliary == "gen":
             aux_loss = euclidean_loss(net.auxiliary(fixed), images)  # L_gen (Eq. 3)

@@ -23,7 +23,7 @@ from tagseg.paper import TABLES
 def row_key(metrics: dict) -> str:
     """``<arch>/<variant>`` of the model a metrics file scored."""
     settings = metrics["model_run"]["settings"]
-    return f"{settings['arch']}/{settings.get('variant', 'base')}"
+    return f"{settings['arch']}/{settings['variant']}"
 
 
 def build_table(name: str, metrics_files: list[Path]) -> pd.DataFrame:
