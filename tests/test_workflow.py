@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from tagseg.config import ConfigError, validate_config
+from tagseg.paper import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -83,9 +84,22 @@ def test_smoke_dag_end_to_end(tmp_path):
     result = _snakemake(workdir, "--cores", "2", "--resources", "gpu=2", "--configfile", "configs/smoke.yaml")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
-    table = pd.read_csv(workdir / "results" / "tables" / "sun2018_table1.csv")
-    assert list(table["Method"])[0] == "FCN-32s" and table.loc[0, "seeds"] == 1
-    assert 0 <= table.loc[0, "mIoU"] <= 100 and table.loc[0, "mIoU_paper"] == 59.4
+    tables = workdir / "results" / "tables"
+    for name, paper_table in TABLES.items():
+        table = pd.read_csv(tables / f"{name}.csv")
+        assert list(table["Method"]) == [row.label for row in paper_table.rows]
+        assert (table["seeds"] == 1).all() and table["mIoU"].between(0, 100).all()
+    table4 = pd.read_csv(tables / "sun2018_table4.csv")
+    assert list(table4["labels"][:2]) == ["none", "classifier, tau=0.25"]
+    assert pd.read_csv(tables / "sun2018_table1.csv").loc[0, "mIoU_paper"] == 59.4
+
+    figure4 = pd.read_csv(tables / "sun2018_figure4.csv")
+    assert len(figure4) == 21 and figure4["tau"].iloc[[0, -1]].tolist() == [0.0, 1.0]
+    assert figure4.loc[0, "mIoU"] == pytest.approx(figure4.loc[0, "baseline_mIoU"], abs=1e-3)  # tau = 0
+    section3 = pd.read_csv(tables / "sun2018_section3.csv")
+    assert section3.loc[0, "removed_nats"] == 0 and section3.loc[0, "lost_nats"] == 0
+    for figure in ("sun2018_figure3", "sun2018_figure4", "sun2018_section3"):
+        assert (workdir / "results" / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG"
 
     metrics = json.loads((workdir / "results/metrics/fcn32s/base/seed0/test.json").read_text())
     assert metrics["model_run"]["settings"]["iterations"] == 30  # the smoke config reached the training
@@ -103,13 +117,14 @@ def test_smoke_dag_end_to_end(tmp_path):
 
     report = _snakemake(workdir, "--configfile", "configs/smoke.yaml", "--report", "report.html")
     assert report.returncode == 0, report.stderr[-3000:]
-    assert "sun2018_table1.csv" in (workdir / "report.html").read_text(errors="replace")
+    html = (workdir / "report.html").read_text(errors="replace")
+    assert all(f"{name}.csv" in html for name in TABLES) and "sun2018_figure4.png" in html
 
-    # every sun2018 variant is a target of the same rules
-    target = "results/metrics/fcn32s/label_gen/seed0/val.json"
-    variant = _snakemake(workdir, target, "--cores", "2", "--configfile", "configs/smoke.yaml")
-    assert variant.returncode == 0, variant.stderr[-3000:]
-    assert json.loads((workdir / target).read_text())["model_run"]["settings"]["variant"] == "label_gen"
+    # the tables' runs are the variants they name
+    metrics = json.loads((workdir / "results/metrics/fcn32s/label_add/seed0/val.json").read_text())
+    assert metrics["model_run"]["settings"]["variant"] == "label_add" and metrics["labels"]["source"] == "truth"
+    metrics = json.loads((workdir / "results/metrics/fcn8s/gen/seed0/test.tau0.25.json").read_text())
+    assert metrics["labels"] == {**metrics["labels"], "source": "classifier", "tau": 0.25, "fusion": "dot"}
 
     # a second run has nothing to do
     again = _snakemake(workdir, "--cores", "2", "--configfile", "configs/smoke.yaml", "--dry-run")

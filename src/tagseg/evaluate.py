@@ -1,8 +1,13 @@
 """Score a trained network on a cached split: one confusion matrix over the split, then PA, MPA, FWAA, mIoU.
 
-Variants that fuse image labels are given the split's ground-truth tags (sun2018 Tables 1-3).
+Image labels come from one of two sources. By default, the split's ground-truth tags, used only by
+variants that fuse labels (sun2018 Tables 1-3). With ``--probabilities`` and ``--tau``, a
+classifier's probabilities thresholded at tau, fused with any model's scores: by dot product unless
+the variant was trained with another fusion (Table 4, where labels joined only at test).
 
     python -m tagseg.evaluate --model runs/fcn32s/model.pt --cache data/synthetic/cache/val --out val.json
+    python -m tagseg.evaluate --model runs/fcn32s/model.pt --cache data/synthetic/cache/test \
+        --probabilities results/classifier/seed0/test.npz --tau 0.25 --out test_tau0.25.json
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from tagseg.data.voc import CLASSES, NUM_CLASSES, CachedSplit
 from tagseg.metrics import confusion_matrix, scores
 from tagseg.fusion import label_vector
 from tagseg.sun2018 import Sun2018Net
+from tagseg.tau_sweep import tau_sweep
+from tagseg.train_classifier import read_predictions
 from tagseg.train_fcn import load_model
 
 
@@ -50,15 +57,31 @@ def split_confusion(model: Sun2018Net, loader: DataLoader, device: torch.device)
     return hist
 
 
-def evaluate(config: EvalConfig, model_path: str | os.PathLike, cache: str | os.PathLike) -> dict:
+def evaluate(
+    config: EvalConfig,
+    model_path: str | os.PathLike,
+    cache: str | os.PathLike,
+    probabilities: str | os.PathLike | None = None,
+    tau: float | None = None,
+) -> dict:
+    """Scores of a model on a split, with ground-truth labels, or a classifier's (``probabilities``) at ``tau``."""
+    if (probabilities is None) != (tau is None):
+        raise ValueError("evaluate: --probabilities and --tau go together")
     device = runtime.setup(0, config.threads, config.device)
     split = CachedSplit(cache)
     if not split.has_masks:
         raise ValueError(f"{cache}: split has no masks to score against")
     model, model_run = load_model(model_path, device)
     loader = DataLoader(SegmentationDataset(split, eval_preset()), batch_size=config.batch_size, collate_fn=pad_collate)
-    hist = split_confusion(model, loader, device)
+    if probabilities is None:
+        hist = split_confusion(model, loader, device)
+        labels = {"source": "truth" if model.variant.fusion else "none"}
+    else:
+        hist = tau_sweep(model, loader, read_predictions(probabilities, split.ids), [tau], device)[0]
+        labels = {"source": "classifier", "tau": tau, "fusion": model.variant.fusion or "dot",
+                  "probabilities": str(probabilities)}  # fmt: skip
     return {
+        "labels": labels,
         "scores": scores(hist),
         "classes": list(CLASSES),
         "n_images": len(split),
@@ -75,10 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="model.pt written by tagseg.train_fcn")
     parser.add_argument("--cache", required=True, help="cached pixel-labelled split (tagseg.data.voc)")
     parser.add_argument("--out", required=True, help="metrics JSON to write")
+    parser.add_argument("--probabilities", help="classifier probabilities for the split (tagseg.train_classifier predict)")
+    parser.add_argument("--tau", type=float, help="threshold on --probabilities: classes with p >= tau are labelled")
     add_dataclass_arguments(parser, EvalConfig)
     args = parser.parse_args(argv)
     try:
-        result = evaluate(dataclass_from_arguments(EvalConfig, args), args.model, args.cache)
+        config = dataclass_from_arguments(EvalConfig, args)
+        result = evaluate(config, args.model, args.cache, args.probabilities, args.tau)
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

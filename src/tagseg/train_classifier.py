@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from tagseg import runtime
+from tagseg.runtime import CHANNELS_LAST
 from tagseg.cli import add_dataclass_arguments, dataclass_from_arguments
 from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.transforms import eval_preset, train_preset
@@ -39,7 +40,8 @@ def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str
     out.mkdir(parents=True, exist_ok=True)
     device = runtime.setup(config.seed, config.threads, config.device)
     split = CachedSplit(train_cache)
-    model = ImageClassifier(backbone=config.backbone, pretrained=config.pretrained).to(device)
+    model = ImageClassifier(backbone=config.backbone, pretrained=config.pretrained)
+    model = model.to(device, memory_format=CHANNELS_LAST)
     optimizer = make_optimizer(config, model.parameters())
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
     dataset = SegmentationDataset(split, train_preset(config.crop_size, config.scale_range))
@@ -70,7 +72,7 @@ def predict(model_path: str | os.PathLike, cache: str | os.PathLike, *, threads:
     """Per-image class probabilities (n, 20) of a split, and the mAP against the split's tags."""
     torch_device = runtime.setup(0, threads, device)
     state = torch.load(model_path, map_location=torch_device, weights_only=False)
-    model = ImageClassifier(backbone=state["backbone"]).to(torch_device)
+    model = ImageClassifier(backbone=state["backbone"]).to(torch_device, memory_format=CHANNELS_LAST)
     model.load_state_dict(state["model"])
     model.eval()
     split = CachedSplit(cache)
@@ -79,6 +81,15 @@ def predict(model_path: str | os.PathLike, cache: str | os.PathLike, *, threads:
     mean_ap, per_class = mean_average_precision(probabilities.numpy(), split.tags)
     return {"ids": split.ids, "probabilities": probabilities.numpy(), "mAP": mean_ap, "AP": per_class,
             "model_run": state["run"], "run": runtime.run_record({"cache": str(cache)}, torch_device)}  # fmt: skip
+
+
+def read_predictions(path: str | os.PathLike, ids: list[str]) -> torch.Tensor:
+    """The (n, 20) probabilities a ``predict`` run wrote, checked to be for these image ids, in this order."""
+    with np.load(path) as saved:
+        saved_ids, probabilities = [str(i) for i in saved["ids"]], saved["probabilities"]
+    if saved_ids != list(ids):
+        raise ValueError(f"{path}: probabilities are for {len(saved_ids)} other images than the split's {len(ids)}")
+    return torch.from_numpy(probabilities).float()
 
 
 def write_predictions(result: dict, out: str | os.PathLike) -> None:

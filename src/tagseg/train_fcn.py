@@ -22,6 +22,7 @@ from typing import Literal
 import torch
 
 from tagseg import runtime
+from tagseg.runtime import CHANNELS_LAST
 from tagseg.cli import add_dataclass_arguments, dataclass_from_arguments
 from tagseg.data.loading import SegmentationDataset
 from tagseg.data.transforms import train_preset
@@ -59,7 +60,8 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
 
     model_config = FCNConfig(arch=config.arch, backbone=config.backbone)
     fcn = build_fcn(model_config, pretrained=config.pretrained)
-    model = Sun2018Net(fcn, config.variant, discriminator_width=config.discriminator_width).to(device)
+    model = Sun2018Net(fcn, config.variant, discriminator_width=config.discriminator_width)
+    model = model.to(device, memory_format=CHANNELS_LAST)
     optimizers = Optimizers(
         segmentation=make_optimizer(config, model.fcn.parameters()),
         auxiliary=torch.optim.Adam(model.auxiliary.parameters(), lr=config.auxiliary_lr) if model.auxiliary else None,
@@ -90,7 +92,8 @@ def load_model(path: str | os.PathLike, device: torch.device) -> tuple[Sun2018Ne
     """Rebuild a trained network from its model.pt, in eval mode; also return the run record it was saved with."""
     state = torch.load(path, map_location=device, weights_only=False)
     fcn = FCN(FCNConfig(**state["model_config"]))
-    model = Sun2018Net(fcn, state["variant"], discriminator_width=state["discriminator_width"]).to(device)
+    model = Sun2018Net(fcn, state["variant"], discriminator_width=state["discriminator_width"])
+    model = model.to(device, memory_format=CHANNELS_LAST)
     model.load_state_dict(state["model"])
     return model.eval(), state["run"]
 

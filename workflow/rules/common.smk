@@ -6,7 +6,7 @@ from snakemake.settings.types import DeploymentMethod
 from tagseg.cli import to_flags
 from tagseg.config import validate_config
 from tagseg.data.synthetic import SPLITS
-from tagseg.paper import TABLES
+from tagseg.paper import FIGURE4, TABLES
 from tagseg.sun2018 import VARIANTS
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -28,6 +28,8 @@ wildcard_constraints:
     variant="|".join(VARIANTS),
     seed=r"\d+",
     split=r"[A-Za-z0-9_]+",
+    tau=r"[0-9]+(\.[0-9]+)?",
+    table="|".join(TABLES),
 
 
 def get_cache_dir(split):
@@ -74,13 +76,45 @@ def get_classifier_probabilities():
     return expand("results/classifier/seed{seed}/{split}.npz", seed=config["seeds"], split=SPLITS)
 
 
-def get_metrics(arch, variant, split):
-    return expand(f"results/metrics/{arch}/{variant}/seed{{seed}}/{split}.json", seed=config["seeds"])
+TAU = f'{config["sun2018"]["tau"]:g}'  # as it appears in file names
+
+
+def get_metrics(arch, variant, split, labels="truth"):
+    """Every seed's metrics of one model on one split; labels: truth, or the classifier's at the configured tau."""
+    name = split if labels == "truth" else f"{split}.tau{TAU}"
+    return expand(f"results/metrics/{arch}/{variant}/seed{{seed}}/{name}.json", seed=config["seeds"])
+
+
+def get_table_metrics(wildcards):
+    """The metrics of every row of one of the papers' tables (rows may share runs)."""
+    table = TABLES[wildcards.table]
+    files = [path for row in table.rows for path in get_metrics(row.arch, row.variant, table.split, row.labels)]
+    return list(dict.fromkeys(files))
+
+
+def get_figure4_sweeps(wildcards):
+    """Every seed's tau sweep of Figure 4's network on its split."""
+    arch, variant, split = FIGURE4["arch"], FIGURE4["variant"], FIGURE4["split"]
+    return expand(f"results/sweeps/{arch}/{variant}/seed{{seed}}/{split}.json", seed=config["seeds"])
+
+
+def get_figure3_models(wildcards):
+    """Figure 3's networks, from the first seed: FCN-8s, and FCN-8s+generator (ours, with labels at test)."""
+    seed = config["seeds"][0]
+    return {
+        "baseline": f"results/models/fcn8s/base/seed{seed}/model.pt",
+        "ours": f"results/models/fcn8s/gen/seed{seed}/model.pt",
+        "probabilities": f"results/classifier/seed{seed}/test.npz",
+    }
 
 
 def get_final_outputs():
     return [
         *expand("results/tables/{table}.csv", table=sorted(TABLES)),
-        *get_metrics("fcn32s", "base", "test"),
+        "results/tables/sun2018_figure4.csv",
+        "results/figures/sun2018_figure4.png",
+        "results/tables/sun2018_section3.csv",
+        "results/figures/sun2018_section3.png",
+        "results/figures/sun2018_figure3.png",
         *get_classifier_probabilities(),
     ]

@@ -1,13 +1,62 @@
-rule sun2018_table1:
+rule paper_table:
     input:
-        get_metrics("fcn32s", "base", "val"),
+        get_table_metrics,
     output:
-        report("results/tables/sun2018_table1.csv", caption="../report/sun2018_table1.rst", category="sun2018"),
+        report("results/tables/{table}.csv", caption="../report/paper_table.rst", category="{table}"),
     log:
-        "logs/tables/sun2018_table1.log",
+        "logs/tables/{table}.log",
     benchmark:
-        "benchmarks/tables/sun2018_table1.tsv"
+        "benchmarks/tables/{table}.tsv"
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.tables --table sun2018_table1 --out {output} {input} > {log} 2>&1"
+        "python -m tagseg.tables --table {wildcards.table} --out {output} {input} > {log} 2>&1"
+
+
+rule sun2018_figure4:
+    input:
+        sweeps=get_figure4_sweeps,
+        reference=get_metrics("fcn32s", "gen", FIGURE4["split"]),
+    output:
+        csv="results/tables/sun2018_figure4.csv",
+        png=report("results/figures/sun2018_figure4.png", caption="../report/sun2018_figure4.rst", category="sun2018"),
+    log:
+        "logs/figures/sun2018_figure4.log",
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.figures figure4 --sweeps {input.sweeps} --reference {input.reference}"
+        " --csv {output.csv} --png {output.png} > {log} 2>&1"
+
+
+rule sun2018_section3:
+    input:
+        sweeps=get_figure4_sweeps,
+    output:
+        csv="results/tables/sun2018_section3.csv",
+        png=report("results/figures/sun2018_section3.png", caption="../report/sun2018_section3.rst", category="sun2018"),
+    log:
+        "logs/figures/sun2018_section3.log",
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.figures section3 --sweeps {input.sweeps} --csv {output.csv} --png {output.png} > {log} 2>&1"
+
+
+rule sun2018_figure3:
+    input:
+        unpack(get_figure3_models),
+        cache=get_cache_files("test"),
+    output:
+        report("results/figures/sun2018_figure3.png", caption="../report/sun2018_figure3.rst", category="sun2018"),
+    log:
+        "logs/figures/sun2018_figure3.log",
+    params:
+        cache=get_cache_dir("test"),
+        tau=config["sun2018"]["tau"],
+        images=config["sun2018"].get("figure3_images", 6),
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.figures figure3 --cache {params.cache} --baseline {input.baseline} --ours {input.ours}"
+        " --probabilities {input.probabilities} --tau {params.tau} --images {params.images} --png {output} > {log} 2>&1"

@@ -1,0 +1,125 @@
+"""sun2018's tables, figures and classifier-labelled evaluation: rows, labels and the tau = 0 identity."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tagseg import evaluate, figures, tables, tau_sweep, train_fcn
+from tagseg.data.voc import CachedSplit
+from tagseg.evaluate import EvalConfig
+from tagseg.paper import TABLES
+from tagseg.train_classifier import write_predictions
+from tagseg.train_fcn import TrainConfig
+
+FAST = dict(iterations=4, batch_size=2, crop_size=32, checkpoint_every=100, optimizer="adam", lr=1e-3)
+
+
+def _metrics(arch, variant, miou, labels=None):
+    scores = {"PA": 0.9, "MPA": 0.7, "FWAA": 0.8, "mIoU": miou}
+    return {"model_run": {"settings": {"arch": arch, "variant": variant}}, "scores": scores,
+            "labels": labels or {"source": "none"}}  # fmt: skip
+
+
+def _write(tmp_path, name, payload):
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(payload))
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_every_table_has_the_papers_rows_columns_and_order(name, tmp_path):
+    paper = TABLES[name]
+    files = []
+    for i, row in enumerate(paper.rows):
+        labels = {"source": "classifier", "tau": 0.25} if row.labels == "classifier" else None
+        for seed in (0, 1):
+            files.append(_write(tmp_path, f"{i}_{seed}", _metrics(row.arch, row.variant, 0.5 + 0.1 * seed, labels)))
+    frame = tables.build_table(name, list(dict.fromkeys(files)))
+    assert list(frame["Method"]) == [row.label for row in paper.rows]
+    for column, i in [(c, i) for c in paper.columns for i in range(len(paper.rows))]:
+        assert frame.loc[i, f"{column}_paper"] == paper.rows[i].values[paper.columns.index(column)]
+    assert (frame["seeds"] == 2).all() and np.allclose(frame["mIoU"], 55.0) and np.allclose(frame["mIoU_sd"], 7.07)
+
+
+def test_table4_tells_labelled_rows_from_unlabelled_runs_of_the_same_model(tmp_path):
+    files = [
+        _write(tmp_path, "plain", _metrics("fcn32s", "base", 0.40)),
+        _write(tmp_path, "labelled", _metrics("fcn32s", "base", 0.48, {"source": "classifier", "tau": 0.25})),
+    ]
+    frame = tables.build_table("sun2018_table4", files).set_index("Method")
+    assert frame.loc["FCN-32s", "mIoU"] == 40.0 and frame.loc["FCN-32s", "labels"] == "none"
+    assert frame.loc["FCN-32s+image label", "mIoU"] == 48.0
+    assert frame.loc["FCN-32s+image label", "labels"] == "classifier, tau=0.25"
+    assert frame.loc["FCN-8s", "seeds"] == 0 and pd.isna(frame.loc["FCN-8s", "mIoU"])
+
+
+def test_tables_refuse_runs_that_fit_no_row_or_mix_thresholds(tmp_path):
+    stray = _write(tmp_path, "stray", _metrics("fcn8s", "dis", 0.4))
+    with pytest.raises(ValueError, match=r"fcn8s/dis.*match no row"):
+        tables.build_table("sun2018_table1", [stray])
+    mixed = [_write(tmp_path, f"t{tau}", _metrics("fcn32s", "gen", 0.4, {"source": "classifier", "tau": tau}))
+             for tau in (0.25, 0.5)]  # fmt: skip
+    with pytest.raises(ValueError, match="several thresholds"):
+        tables.build_table("sun2018_table4", mixed)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_caches, tmp_path_factory):
+    """A briefly trained FCN-32s+generator (no labels in training) and classifier-like probabilities."""
+    out = tmp_path_factory.mktemp("gen")
+    model = train_fcn.train(TrainConfig(variant="gen", **FAST), tiny_caches["train"], out)
+    split = CachedSplit(tiny_caches["val"])
+    rng = np.random.default_rng(0)
+    probabilities = np.clip(split.tags + rng.normal(0, 0.3, split.tags.shape), 0, 1).astype(np.float32)
+    write_predictions({"ids": split.ids, "probabilities": probabilities}, out / "val.npz")
+    return model, out / "val.npz", tiny_caches["val"]
+
+
+def test_classifier_labels_at_tau_zero_change_nothing_and_high_tau_leaves_background(trained):
+    model, probabilities, cache = trained
+    config = EvalConfig(batch_size=3)
+    plain = evaluate.evaluate(config, model, cache)
+    at_zero = evaluate.evaluate(config, model, cache, probabilities, 0.0)
+    assert at_zero["confusion"] == plain["confusion"]
+    assert at_zero["labels"]["fusion"] == "dot" and plain["labels"] == {"source": "none"}
+    above_all = np.array(evaluate.evaluate(config, model, cache, probabilities, 1.01)["confusion"])
+    assert above_all[:, 1:].sum() == 0  # only background is left to predict
+
+
+def test_probabilities_for_other_images_are_refused(trained, tmp_path):
+    model, probabilities, cache = trained
+    with np.load(probabilities) as saved:
+        ids, values = list(saved["ids"]), saved["probabilities"]
+    write_predictions({"ids": ids[::-1], "probabilities": values[::-1]}, tmp_path / "shuffled.npz")
+    with pytest.raises(ValueError, match="shuffled.npz"):
+        evaluate.evaluate(EvalConfig(), model, cache, tmp_path / "shuffled.npz", 0.5)
+    assert evaluate.main(["--model", str(model), "--cache", str(cache), "--out", str(tmp_path / "m.json"),
+                          "--probabilities", str(tmp_path / "shuffled.npz"), "--tau", "0.5"]) == 1  # fmt: skip
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_sweep_figures_start_at_the_baseline(trained, tmp_path):
+    model, probabilities, cache = trained
+    sweeps = []
+    for seed in (0, 1):
+        out = tmp_path / f"sweep{seed}.json"
+        assert tau_sweep.main(["--model", str(model), "--cache", str(cache), "--probabilities", str(probabilities),
+                               "--taus", "11", "--out", str(out)]) == 0  # fmt: skip
+        sweeps.append(json.loads(out.read_text()))
+    first = sweeps[0]["rows"][0]
+    assert first["tau"] == 0 and first["mIoU"] == sweeps[0]["baseline"]["mIoU"]
+    assert first["m"] + first["k"] == 21  # every class labelled
+    table = figures.figure4_table(sweeps, [])
+    assert len(table) == 11 and table.loc[0, "mIoU"] == pytest.approx(table.loc[0, "baseline_mIoU"], abs=1e-3)
+    assert table["seeds"].tolist() == [2] * 11 and table.loc[0, "mIoU_sd"] == 0
+    section3 = figures.section3_table(sweeps)
+    assert section3.loc[0, "mIoU_gain"] == 0 and section3.loc[0, "removed_nats"] == 0
+    # as tau rises, wrong labels (m) go and right ones (k) are lost, never the other way
+    assert section3["m"].is_monotonic_decreasing and section3["k"].is_monotonic_decreasing
+    assert figures.main(["figure4", "--sweeps", str(tmp_path / "sweep0.json"), "--csv", str(tmp_path / "f4.csv"),
+                         "--png", str(tmp_path / "f4.png")]) == 0  # fmt: skip
+    assert (tmp_path / "f4.png").read_bytes()[:4] == b"\x89PNG"
