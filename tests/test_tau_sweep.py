@@ -10,7 +10,9 @@ from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.transforms import eval_preset
 from tagseg.data.voc import CachedSplit
 from tagseg.evaluate import split_confusion
+from tagseg.fusion import FUSIONS, threshold_labels
 from tagseg.information import label_information
+from tagseg.metrics import confusion_matrix
 from tagseg.models.fcn import FCN, FCNConfig
 from tagseg.sun2018 import Sun2018Net
 from tagseg.tau_sweep import tau_sweep
@@ -61,3 +63,21 @@ def test_probability_rows_must_match_the_images(model_and_loader):
     model, loader, n = model_and_loader
     with pytest.raises(ValueError, match="probability rows"):
         tau_sweep(model, loader, torch.rand(n + 1, 20), [0.5], torch.device("cpu"))
+
+
+@pytest.mark.parametrize("variant", ["base", "label", "label_add"])
+def test_sweep_equals_fusing_and_scoring_at_every_tau_separately(model_and_loader, variant):
+    model, loader, n = model_and_loader
+    model = Sun2018Net(model.fcn, variant).eval()
+    probabilities = torch.rand(n, 20, generator=torch.Generator().manual_seed(1))
+    taus = [0.0, 0.3, 0.3001, 0.7, 1.0]
+    naive = np.zeros((len(taus), 21, 21), dtype=np.int64)
+    with torch.inference_mode():
+        for t, tau in enumerate(taus):
+            seen = 0
+            for images, masks, _ in loader:
+                labels = threshold_labels(probabilities[seen : seen + len(images)], tau)
+                seen += len(images)
+                fusion = FUSIONS[model.variant.fusion or "dot"]
+                naive[t] += confusion_matrix(masks, fusion(model.fcn(images), labels).argmax(1), 21)
+    np.testing.assert_array_equal(tau_sweep(model, loader, probabilities, taus, torch.device("cpu")), naive)

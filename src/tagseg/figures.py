@@ -1,4 +1,4 @@
-"""sun2018's figures from the pipeline's outputs: Figure 4 (mIoU vs tau), Section 3 (nats vs tau), Figure 3 (examples).
+"""sun2018's figures from the pipeline's outputs: Figure 4 (mIoU vs tau), Section 3 (nats vs tau), Figure 3 (examples), training curves.
 
     python -m tagseg.figures figure4 --sweeps results/sweeps/fcn32s/label_gen/seed*/test.json \\
         --reference results/metrics/fcn32s/gen/seed*/test.json --csv figure4.csv --png figure4.png
@@ -6,6 +6,7 @@
         --csv section3.csv --png section3.png
     python -m tagseg.figures figure3 --cache data/synthetic/cache/test --baseline fcn8s_base.pt \\
         --ours fcn8s_gen.pt --probabilities results/classifier/seed0/test.npz --tau 0.25 --png figure3.png
+    python -m tagseg.figures curves --logs results/models/*/*/seed*/train_log.csv --png curves.png
 
 Sweeps are tagseg.tau_sweep outputs, one per seed; every number plotted is the mean over them,
 with the sd across seeds as a band.
@@ -145,6 +146,27 @@ def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_i
     _save(fig, out)
 
 
+def plot_curves(logs: list[Path], out: Path, window: int = 10) -> None:
+    """Segmentation loss against iteration, one line per model (mean over its seeds, smoothed).
+
+    Logs are ``<arch>/<variant>/seed<k>/train_log.csv`` as the workflow writes them.
+    """
+    by_model: dict[str, list[pd.Series]] = {}
+    for path in logs:
+        frame = pd.read_csv(path)
+        name = f"{path.parent.parent.parent.name}/{path.parent.parent.name}"
+        by_model.setdefault(name, []).append(frame.set_index("iteration")["loss_seg"])
+    if not by_model:
+        raise ValueError("curves: no training logs given")
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for name, runs in sorted(by_model.items()):
+        mean = pd.concat(runs, axis=1).mean(axis=1).rolling(window, min_periods=1).mean()
+        ax.plot(mean.index, mean.to_numpy(), lw=1, label=f"{name} ({len(runs)} seeds)")
+    ax.set(xlabel="iteration", ylabel="L_seg (fused maps where the variant fuses)", yscale="log")
+    ax.legend(fontsize=6, ncol=2)
+    _save(fig, out)
+
+
 def _save(fig: plt.Figure, out: Path) -> None:
     """Write a figure under a temporary name, then rename: a failed run leaves no complete-looking file."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -182,8 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     fig3.add_argument("--tau", type=float, required=True, help="threshold on the probabilities")
     fig3.add_argument("--images", type=int, default=6, help="the split's first N images")
     fig3.add_argument("--png", type=Path, required=True, help="figure to write")
+    curves = commands.add_parser("curves", help="training loss curves of the FCN models")
+    curves.add_argument("--logs", nargs="+", type=Path, required=True, help="train_log.csv files")
+    curves.add_argument("--png", type=Path, required=True, help="figure to write")
     args = parser.parse_args(argv)
     try:
+        if args.command == "curves":
+            plot_curves(args.logs, args.png)
+            return 0
         if args.command == "figure4":
             table = figure4_table(_load(args.sweeps), _load(args.reference))
             _write_csv(table, args.csv)
@@ -195,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             figure3(args.cache, args.baseline, args.ours, args.probabilities, args.tau, args.images, args.png)
             return 0
-    except (ValueError, KeyError, FileNotFoundError, json.JSONDecodeError) as error:
+    except (ValueError, KeyError, FileNotFoundError, json.JSONDecodeError, pd.errors.ParserError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(table.to_string(index=False))

@@ -24,12 +24,12 @@ import torch.nn.functional as F
 
 
 def label_vector(tags: torch.Tensor) -> torch.Tensor:
-    """(B, 20) object tags -> (B, 21) label vector with background always present (sun2018's L)."""
-    return torch.cat([torch.ones_like(tags[:, :1]), tags], dim=1)
+    """(..., 20) object tags -> (..., 21) label vector with background always present (sun2018's L)."""
+    return torch.cat([torch.ones_like(tags[..., :1]), tags], dim=-1)
 
 
-def threshold_labels(probabilities: torch.Tensor, tau: float) -> torch.Tensor:
-    """(B, 20) classifier probabilities -> (B, 21) label vector: classes with p >= tau, plus background.
+def threshold_labels(probabilities: torch.Tensor, tau: float | torch.Tensor) -> torch.Tensor:
+    """(..., 20) classifier probabilities -> (..., 21) label vector: classes with p >= tau, plus background.
 
     At tau = 0 every class is kept, so fusion changes nothing (the baseline, by construction).
     """

@@ -26,7 +26,7 @@ from tagseg.data.transforms import eval_preset
 from tagseg.data.voc import CLASSES, NUM_CLASSES, CachedSplit
 from tagseg.fusion import FUSIONS, threshold_labels
 from tagseg.information import label_information
-from tagseg.metrics import confusion_matrix, scores
+from tagseg.metrics import scores
 from tagseg.sun2018 import Sun2018Net
 
 
@@ -45,21 +45,41 @@ def tau_sweep(
     """
     if len(loader.dataset) != len(probabilities):
         raise ValueError(f"tau_sweep: {len(probabilities)} probability rows for {len(loader.dataset)} images")
-    hists = np.zeros((len(taus), NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    hists = torch.zeros(len(taus), NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
+    thresholds = torch.as_tensor(list(taus), dtype=probabilities.dtype)
     seen = 0
     for images, masks, _ in loader:
-        batch = probabilities[seen : seen + len(images)].to(device)
+        batch = probabilities[seen : seen + len(images)]
         seen += len(images)
         with torch.autocast(device.type, enabled=device.type == "cuda"):
-            scores = model.fcn(images.to(device))  # (B, 21, H, W), once per image
-        for t, tau in enumerate(taus):
-            labels = threshold_labels(batch, tau)  # (B, 21)
-            if model.variant.fusion in (None, "dot"):
-                # argmax of fuse_dot(scores, labels): renormalising does not move the argmax, so skip it
-                predicted = scores.masked_fill(labels[:, :, None, None] == 0, float("-inf")).argmax(1)
-            else:
-                predicted = FUSIONS[model.variant.fusion](scores, labels).argmax(1)
-            hists[t] += confusion_matrix(masks, predicted.cpu(), NUM_CLASSES)
+            scores = model.fcn(images.to(device)).float()  # (B, 21, H, W), once per image
+        # (T, B, 21) label vectors; an image's labels change only where tau passes one of its
+        # probabilities, so each image has a few distinct label sets, each fused and scored once
+        labels = threshold_labels(batch[None].expand(len(taus), -1, -1), thresholds[:, None, None])
+        for b in range(len(images)):
+            sets, which = torch.unique(labels[:, b], dim=0, return_inverse=True)  # (U, 21), (T,)
+            predicted = _fused_argmax(model, scores[b : b + 1].expand(len(sets), -1, -1, -1), sets.to(device))
+            per_set = _confusions(masks[b], predicted.cpu())  # (U, 21 * 21)
+            hists += per_set[which]
+    return hists.reshape(len(taus), NUM_CLASSES, NUM_CLASSES).numpy()
+
+
+def _fused_argmax(model: Sun2018Net, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Argmax class per pixel of the scores fused with the labels, as the model fuses (dot when it does not)."""
+    if model.variant.fusion in (None, "dot"):
+        # argmax of fuse_dot(scores, labels): renormalising does not move the argmax, so skip it
+        return scores.masked_fill(labels[:, :, None, None] == 0, float("-inf")).argmax(1)
+    return FUSIONS[model.variant.fusion](scores, labels).argmax(1)
+
+
+def _confusions(mask: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
+    """(U, 21 * 21) flattened confusion matrices of U predictions (U, H, W) of one image, in one bincount."""
+    keep = mask.reshape(-1) < NUM_CLASSES  # void pixels are not scored
+    truth = mask.reshape(-1)[keep].long()
+    cells = NUM_CLASSES * truth[None] + predicted.reshape(len(predicted), -1)[:, keep]  # (U, pixels)
+    offsets = NUM_CLASSES * NUM_CLASSES * torch.arange(len(predicted))[:, None]
+    counts = torch.bincount((cells + offsets).reshape(-1), minlength=len(predicted) * NUM_CLASSES**2)
+    return counts.reshape(len(predicted), NUM_CLASSES * NUM_CLASSES)
     return hists
 
 

@@ -46,6 +46,11 @@ def get_input_parent(wildcards, input):
     return str(Path(input[0]).parent)
 
 
+def get_cache_input_dir(wildcards, input):
+    """Folder of a rule's ``cache`` input (a split's decoded arrays)."""
+    return str(Path(input.cache[0]).parent)
+
+
 def get_output_parent(wildcards, output):
     """Folder of a rule's first output (a run folder, a cache folder)."""
     return str(Path(output[0]).parent)
@@ -108,6 +113,14 @@ def get_figure3_models(wildcards):
     }
 
 
+def get_training_logs(wildcards):
+    """The loss curves of every FCN model the papers' tables use, every seed."""
+    models = sorted({(row.arch, row.variant) for table in TABLES.values() for row in table.rows})
+    models.append((FIGURE4["arch"], FIGURE4["variant"]))
+    return [path for arch, variant in dict.fromkeys(models)
+            for path in expand(f"results/models/{arch}/{variant}/seed{{seed}}/train_log.csv", seed=config["seeds"])]
+
+
 def get_final_outputs():
     return [
         *expand("results/tables/{table}.csv", table=sorted(TABLES)),
@@ -116,5 +129,6 @@ def get_final_outputs():
         "results/tables/sun2018_section3.csv",
         "results/figures/sun2018_section3.png",
         "results/figures/sun2018_figure3.png",
+        "results/figures/training_curves.png",
         *get_classifier_probabilities(),
     ]

@@ -52,7 +52,7 @@ rule sun2018_figure3:
     log:
         "logs/figures/sun2018_figure3.log",
     params:
-        cache=get_cache_dir("test"),
+        cache=get_cache_input_dir,
         tau=config["sun2018"]["tau"],
         images=config["sun2018"].get("figure3_images", 6),
     conda:
@@ -60,3 +60,16 @@ rule sun2018_figure3:
     shell:
         "python -m tagseg.figures figure3 --cache {params.cache} --baseline {input.baseline} --ours {input.ours}"
         " --probabilities {input.probabilities} --tau {params.tau} --images {params.images} --png {output} > {log} 2>&1"
+
+
+rule training_curves:
+    input:
+        get_training_logs,
+    output:
+        report("results/figures/training_curves.png", caption="../report/training_curves.rst", category="training"),
+    log:
+        "logs/figures/training_curves.log",
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.figures curves --logs {input} --png {output} > {log} 2>&1"

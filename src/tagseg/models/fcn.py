@@ -6,7 +6,7 @@ only in the head. Layer names follow the FCN prototxt (``score_fr``, ``upscore2`
 image size survives the 7x7 fc6; :func:`crop_offsets` derives the crops that undo that padding.
 
 Two trunk sizes share this code: ``vgg16`` (the papers', 134M parameters in FCN-32s) and
-``vgg_tiny`` (the same layers at 1/8 width and 1/4 spatial scale, with batch norm, for CPU scales).
+``vgg_tiny`` (the same layers at 1/8 width and stride 8, with batch norm, for CPU scales).
 """
 
 from __future__ import annotations
@@ -46,14 +46,16 @@ BACKBONES = {
         widths=(64, 128, 256, 512, 512), pooled=(True,) * 5, fc_channels=4096, fc6_kernel=7, input_padding=100,
         batch_norm=False, dropout=0.5,
     ),  # fmt: skip
-    # VGG16's layers at 1/8 width and 1/4 spatial scale: pool1 and pool2 are left out, so pool3,
-    # pool4 and fc7 are at 1/2, 1/4 and 1/8. On 64-pixel synthetic images its maps then have about
-    # as many cells per object as VGG16's have on 500-pixel VOC images (at stride 32, a 64-pixel
-    # image is 2x2 cells and FCN-32s cannot learn to segment it). 5x5 fc6, 128-channel fc layers.
+    # VGG16's layers at 1/8 width, with pool2 and pool3 left out, so that pool3, pool4 and fc7 sit
+    # at 1/2, 1/4 and 1/8 instead of 1/8, 1/16 and 1/32. On 64-pixel synthetic images its maps then
+    # have about as many cells per object as VGG16's have on 500-pixel VOC images (at stride 32, a
+    # 64-pixel image is 2x2 cells and FCN-32s cannot learn to segment it). 5x5 fc6 with 17 pixels
+    # of input padding, the least that takes a 1-pixel image through it (a 3x3 fc6 would leave
+    # FCN-8s's skip crops no slack: half of all image sizes would not fit), 128-channel fc layers.
     # Trained from scratch, it needs batch norm and no dropout to learn within a CPU budget
-    # (REPRODUCTION.md F2 has the measurements).
+    # (REPRODUCTION.md F2 and F8 have the measurements).
     "vgg_tiny": Backbone(
-        widths=(8, 16, 32, 64, 64), pooled=(False, False, True, True, True), fc_channels=128, fc6_kernel=5,
+        widths=(8, 16, 32, 64, 64), pooled=(True, False, False, True, True), fc_channels=128, fc6_kernel=5,
         input_padding=17, batch_norm=True, dropout=0.0,
     ),  # fmt: skip
 }
