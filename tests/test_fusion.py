@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import tagseg.fusion
-from tagseg.fusion import LOG_FLOOR, fuse_add, fuse_dot, fused_nll, label_vector, threshold_labels
+from tagseg.fusion import FUSIONS, LOG_FLOOR, fuse_add, fuse_dot, fused_nll, label_vector, threshold_labels
 
 
 def test_worked_examples():
@@ -65,3 +65,14 @@ def test_fused_loss_ignores_void_and_floors_excluded_classes():
 def test_dot_needs_a_label():
     with pytest.raises(ValueError, match="at least one"):
         fuse_dot(torch.zeros(1, 3, 1, 1), torch.zeros(1, 3))
+
+
+@pytest.mark.parametrize("fusion", ["dot", "add"])
+def test_fusion_gradients_stay_finite_when_a_probability_underflows(fusion):
+    # class 2's softmax probability is exactly 0 in float32; class 2 is unlabelled
+    scores = torch.tensor([0.0, 10.0, -200.0]).view(1, 3, 1, 1).requires_grad_()
+    labels = torch.tensor([[1.0, 1.0, 0.0]])
+    log_probabilities = FUSIONS[fusion](scores, labels)
+    F.nll_loss(log_probabilities, torch.tensor([[[1]]])).backward()
+    assert torch.isfinite(scores.grad).all()
+    assert torch.isfinite(log_probabilities[:, :2]).all()

@@ -48,9 +48,16 @@ def fuse_dot(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def fuse_add(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Table 3's addition: log of (P + L) renormalised per pixel, i.e. (P + L) / (1 + sum(L))."""
-    probabilities = F.softmax(scores.float(), dim=1) + labels.float()[:, :, None, None]
-    return torch.log(probabilities / probabilities.sum(dim=1, keepdim=True))
+    """Table 3's addition: log of (P + L) renormalised per pixel, i.e. (P + L) / (1 + sum(L)).
+
+    Computed in log space, log(P + L) = logaddexp(log P, log L): an unlabelled class whose P
+    underflows to 0 then keeps a finite log-probability and a finite gradient (the log of the
+    plain sum would send 0 * inf = NaN back through it).
+    """
+    log_p = F.log_softmax(scores.float(), dim=1)
+    log_l = torch.log(labels.float())[:, :, None, None]  # 0 where labelled, -inf where not
+    total = torch.log1p(labels.float().sum(dim=1))[:, None, None, None]
+    return torch.logaddexp(log_p, log_l.expand_as(log_p)) - total
 
 
 FUSIONS = {"dot": fuse_dot, "add": fuse_add}
