@@ -18,7 +18,7 @@ def rule_modules() -> set[str]:
 def test_rules_call_the_modules_we_expect():
     assert rule_modules() == {
         "tagseg.data.synthetic", "tagseg.data.voc", "tagseg.train_fcn", "tagseg.evaluate", "tagseg.tables",
-        "tagseg.train_classifier",
+        "tagseg.train_classifier", "tagseg.tau_sweep", "tagseg.figures",
     }  # fmt: skip
 
 
@@ -37,3 +37,20 @@ def test_missing_cache_is_one_clear_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "not a split cache" in result.stderr
     assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["tagseg.tau_sweep", "--model", "m.pt", "--cache", "c", "--probabilities", "p.npz", "--taus", "1"], "--taus"),
+        (["tagseg.figures", "figure4", "--sweeps", "missing.json"], "missing.json"),
+        (["tagseg.figures", "section3", "--sweeps", "bad.json"], "bad.json"),
+    ],
+)
+def test_sweep_and_figure_errors_are_one_line_and_leave_nothing(tmp_path, args, message):
+    (tmp_path / "bad.json").write_text("{not json")
+    outs = ["--out", "out.json"] if args[0] == "tagseg.tau_sweep" else ["--csv", "out.csv", "--png", "out.png"]
+    result = subprocess.run([sys.executable, "-m", *args, *outs], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json"]

@@ -34,7 +34,13 @@ NATS = ("removable_nats", "removed_nats", "invalid_nats", "lost_nats")
 
 
 def _load(paths: list[Path]) -> list[dict]:
-    return [json.loads(Path(path).read_text()) for path in paths]
+    loaded = []
+    for path in paths:
+        try:
+            loaded.append(json.loads(Path(path).read_text()))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not JSON ({error})") from None
+    return loaded
 
 
 def _seed_frame(sweeps: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:

@@ -44,7 +44,10 @@ def build_table(name: str, metrics_files: list[Path]) -> pd.DataFrame:
     by_key: dict[str, list[dict]] = defaultdict(list)
     by_tau: dict[str, list[float]] = defaultdict(list)
     for path in metrics_files:
-        metrics = json.loads(Path(path).read_text())
+        try:
+            metrics = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not JSON ({error})") from None
         by_key[row_key(metrics)].append(metrics["scores"])
         if "tau" in metrics.get("labels", {}):
             by_tau[row_key(metrics)].append(metrics["labels"]["tau"])
