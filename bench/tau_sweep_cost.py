@@ -2,6 +2,11 @@
 measured in one run on the same split and model.
 
     python bench/tau_sweep_cost.py --cache data/synthetic/cache/test --taus 21 --threads 1
+    python bench/tau_sweep_cost.py --cache data/synthetic/cache/test \
+        --model results/models/fcn32s/label_gen/seed0/model.pt --probabilities results/classifier/seed0/test.npz
+
+Without --probabilities, each image's 20 probabilities are uniform random: the worst case, where an
+image's labels change at nearly every threshold. A trained classifier's are far more peaked.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from tagseg.evaluate import split_confusion
 from tagseg.models.fcn import FCN, FCNConfig
 from tagseg.sun2018 import Sun2018Net
 from tagseg.tau_sweep import tau_sweep
+from tagseg.train_classifier import read_predictions
+from tagseg.train_fcn import load_model
 
 
 def main() -> None:
@@ -31,6 +38,8 @@ def main() -> None:
     parser.add_argument("--arch", default="fcn32s", choices=["fcn32s", "fcn8s"])
     parser.add_argument("--taus", type=int, default=21, help="number of thresholds in [0, 1]")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--model", type=Path, help="a trained model.pt (default: an untrained FCN)")
+    parser.add_argument("--probabilities", type=Path, help="the classifier's npz for --cache (default: uniform)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -42,9 +51,15 @@ def main() -> None:
         split = CachedSplit(cache)
         loader = DataLoader(SegmentationDataset(split, eval_preset()), batch_size=16, collate_fn=pad_collate)
         torch.manual_seed(0)
-        model = Sun2018Net(FCN(FCNConfig(arch=args.arch)), "label").eval()
         device = torch.device("cpu")
-        probabilities = torch.rand(len(split), 20)
+        if args.model:
+            model, _ = load_model(args.model, device)
+        else:
+            model = Sun2018Net(FCN(FCNConfig(arch=args.arch)), "label").eval()
+        if args.probabilities:
+            probabilities = read_predictions(args.probabilities, split.ids)
+        else:
+            probabilities = torch.rand(len(split), 20)
         split_confusion(model, loader, device)  # warm-up
 
         start = time.perf_counter()

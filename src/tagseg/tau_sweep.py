@@ -46,41 +46,49 @@ def tau_sweep(
     if len(loader.dataset) != len(probabilities):
         raise ValueError(f"tau_sweep: {len(probabilities)} probability rows for {len(loader.dataset)} images")
     hists = torch.zeros(len(taus), NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
-    thresholds = torch.as_tensor(list(taus), dtype=probabilities.dtype)
     seen = 0
     for images, masks, _ in loader:
         batch = probabilities[seen : seen + len(images)]
         seen += len(images)
         with torch.autocast(device.type, enabled=device.type == "cuda"):
             scores = model.fcn(images.to(device)).float()  # (B, 21, H, W), once per image
-        # (T, B, 21) label vectors; an image's labels change only where tau passes one of its
-        # probabilities, so each image has a few distinct label sets, each fused and scored once
-        labels = threshold_labels(batch[None].expand(len(taus), -1, -1), thresholds[:, None, None])
-        for b in range(len(images)):
-            sets, which = torch.unique(labels[:, b], dim=0, return_inverse=True)  # (U, 21), (T,)
-            predicted = _fused_argmax(model, scores[b : b + 1].expand(len(sets), -1, -1, -1), sets.to(device))
-            per_set = _confusions(masks[b], predicted.cpu())  # (U, 21 * 21)
-            hists += per_set[which]
+        scores = scores.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 21): argmax over the innermost dim is fast
+        # An image's labels change only where tau passes one of its probabilities: from one tau to
+        # the next, only the images whose labels changed are fused and scored again.
+        per_image = torch.zeros(len(images), NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
+        previous = None
+        for t, tau in enumerate(taus):
+            labels = threshold_labels(batch, tau)  # (B, 21)
+            changed = torch.ones(len(images), dtype=torch.bool) if previous is None else (labels != previous).any(1)
+            previous = labels
+            if changed.all():
+                per_image = _confusions(masks, _fused_argmax(model, scores, labels.to(device)).cpu())
+            elif changed.any():
+                rows = changed.nonzero().squeeze(1)
+                predicted = _fused_argmax(model, scores[rows.to(device)], labels[rows].to(device)).cpu()
+                per_image[rows] = _confusions(masks[rows], predicted)
+            hists[t] += per_image.sum(0)
     return hists.reshape(len(taus), NUM_CLASSES, NUM_CLASSES).numpy()
 
 
 def _fused_argmax(model: Sun2018Net, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Argmax class per pixel of the scores fused with the labels, as the model fuses (dot when it does not)."""
+    """Argmax class per pixel of scores (B, H, W, 21) fused with labels (B, 21), as the model fuses (dot when
+    it does not) -> (B, H, W)."""
     if model.variant.fusion in (None, "dot"):
         # argmax of fuse_dot(scores, labels): renormalising does not move the argmax, so skip it
-        return scores.masked_fill(labels[:, :, None, None] == 0, float("-inf")).argmax(1)
-    return FUSIONS[model.variant.fusion](scores, labels).argmax(1)
+        return scores.masked_fill(labels[:, None, None, :] == 0, float("-inf")).argmax(-1)
+    return FUSIONS[model.variant.fusion](scores.permute(0, 3, 1, 2), labels).argmax(1)
 
 
-def _confusions(mask: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
-    """(U, 21 * 21) flattened confusion matrices of U predictions (U, H, W) of one image, in one bincount."""
-    keep = mask.reshape(-1) < NUM_CLASSES  # void pixels are not scored
-    truth = mask.reshape(-1)[keep].long()
-    cells = NUM_CLASSES * truth[None] + predicted.reshape(len(predicted), -1)[:, keep]  # (U, pixels)
-    offsets = NUM_CLASSES * NUM_CLASSES * torch.arange(len(predicted))[:, None]
-    counts = torch.bincount((cells + offsets).reshape(-1), minlength=len(predicted) * NUM_CLASSES**2)
-    return counts.reshape(len(predicted), NUM_CLASSES * NUM_CLASSES)
-    return hists
+def _confusions(masks: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
+    """(U, 21 * 21) flattened confusion matrices of U predictions (U, H, W) against masks (U, H, W), one bincount."""
+    n_cells = NUM_CLASSES * NUM_CLASSES
+    row = torch.arange(len(predicted))[:, None, None]
+    cells = n_cells * row + NUM_CLASSES * masks.long() + predicted
+    # void and padding (mask 255) go to one extra bin that is dropped, instead of a boolean index
+    cells = torch.where(masks < NUM_CLASSES, cells, len(predicted) * n_cells)
+    counts = torch.bincount(cells.reshape(-1), minlength=len(predicted) * n_cells + 1)
+    return counts[:-1].reshape(len(predicted), n_cells)
 
 
 def sweep_split(model_path, cache, probabilities_path, taus: Sequence[float], *, batch_size=16, threads=1, device="auto") -> dict:
