@@ -1,0 +1,103 @@
+"""luo2017's dual network and its iterative inference: shapes, the frozen network, read-outs, refinement."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tagseg.dis import inference_objective, infer_latents
+from tagseg.models.dis import DISConfig, DualNet, count_parameters, map_loss, refine
+
+
+@pytest.fixture(scope="module")
+def net() -> DualNet:
+    """An untrained network whose subnets have PyTorch's default (not near-zero) weights, so that the
+    reconstruction depends on the features as a trained one's does."""
+    torch.manual_seed(0)
+    model = DualNet(DISConfig(backbone="resnet_tiny")).eval()
+    for layer in (model.labelmap, model.tags, *model.reconstruction):
+        if hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+    return model
+
+
+@pytest.fixture(scope="module")
+def images() -> torch.Tensor:
+    return torch.randn(2, 3, 40, 40, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.mark.parametrize("backbone, channels", [("resnet_tiny", 128), ("resnet101", 2048)])
+def test_shapes_at_output_stride_8(backbone, channels):
+    model = DualNet(DISConfig(backbone=backbone)).eval()
+    with torch.no_grad():
+        u1, v1 = model.features(torch.zeros(1, 3, 41, 33))
+        out = model.heads(u1, v1)
+    assert u1.shape == (1, channels, 6, 5) and v1.shape == (1, channels)
+    assert out.u3.shape == (1, 21, 6, 5) and out.z3.shape == (1, 3, 6, 5) and out.v3.shape == (1, 21)
+
+
+def test_resnet101_parameter_count_is_near_the_papers():
+    n = count_parameters(DualNet(DISConfig(backbone="resnet101")))
+    assert 42.5e6 < n < 45.5e6  # ResNet-101 without its fc (42.5M) plus the three subnets
+
+
+def test_every_parameter_learns_from_the_three_losses(images):
+    torch.manual_seed(0)
+    model = DualNet(DISConfig())
+    out = model(images)
+    masks = torch.randint(0, 21, (2, 40, 40))
+    loss = map_loss(refine(out.u3, out.v3), masks) + inference_objective(out, images, torch.ones(2, 21))
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_zero_steps_return_the_backbones_features_exactly(net, images):
+    with torch.no_grad():
+        u1, v1 = net.features(images)
+        plain = net(images)
+    readout = infer_latents(net, u1, v1, images, steps=0, step_size=0.1)[0]
+    assert torch.equal(readout.u1, u1) and torch.equal(readout.v1, v1)
+    assert torch.equal(readout.outputs.u3, plain.u3) and torch.equal(readout.outputs.v3, plain.v3)
+
+
+@pytest.mark.parametrize("with_tags", [False, True])
+def test_inference_leaves_the_network_unchanged_and_lowers_its_loss(net, images, with_tags):
+    tags = torch.ones(2, 21) if with_tags else None
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with torch.no_grad():
+        u1, v1 = net.features(images)
+    reads = infer_latents(net, u1, v1, images, steps=20, step_size=0.5, tags=tags, readouts=[0, 5, 20])
+    losses = [float(inference_objective(reads[t].outputs, images, tags)) for t in (0, 5, 20)]
+    assert losses[0] > losses[1] > losses[2]
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    assert all(p.grad is None for p in net.parameters())
+    assert not torch.equal(reads[20].u1, u1) and not torch.equal(reads[20].v1, v1)
+
+
+def test_readouts_from_one_pass_equal_separate_runs(net, images):
+    with torch.no_grad():
+        u1, v1 = net.features(images)
+    one_pass = infer_latents(net, u1, v1, images, steps=30, step_size=0.5, readouts=[0, 10, 30])
+    assert sorted(one_pass) == [0, 10, 30]
+    for t in (0, 10, 30):
+        alone = infer_latents(net, u1, v1, images, steps=t, step_size=0.5)[t]
+        assert torch.equal(one_pass[t].u1, alone.u1) and torch.equal(one_pass[t].outputs.u3, alone.outputs.u3)
+
+
+def test_bad_step_counts_are_refused(net, images):
+    with torch.no_grad():
+        u1, v1 = net.features(images)
+    with pytest.raises(ValueError, match="read-outs"):
+        infer_latents(net, u1, v1, images, steps=5, step_size=0.1, readouts=[10])
+    with pytest.raises(ValueError, match="step_size"):
+        infer_latents(net, u1, v1, images, steps=5, step_size=0.0)
+
+
+def test_refinement_removes_classes_the_tags_rule_out():
+    u3 = torch.zeros(1, 3, 1, 1)
+    u3[0, 2] = 1.0  # class 2 wins on the labelmap alone
+    v3 = torch.tensor([[5.0, 5.0, -20.0]])  # but the tags all but rule it out
+    log_probabilities = refine(u3, v3)
+    assert log_probabilities.exp().sum(1).allclose(torch.ones(1, 1, 1))
+    assert log_probabilities.argmax(1).item() != 2
