@@ -101,3 +101,55 @@ def test_refinement_removes_classes_the_tags_rule_out():
     log_probabilities = refine(u3, v3)
     assert log_probabilities.exp().sum(1).allclose(torch.ones(1, 1, 1))
     assert log_probabilities.argmax(1).item() != 2
+
+
+def _batch():
+    g = torch.Generator().manual_seed(2)
+    images = torch.randn(2, 3, 32, 32, generator=g)
+    masks = torch.randint(0, 21, (2, 32, 32), generator=g)
+    tags = torch.zeros(2, 21)
+    tags[:, 0] = 1
+    tags[0, 5] = 1
+    return images, masks, tags
+
+
+@pytest.mark.parametrize("step, changed", [
+    ("map_tag", {"backbone", "labelmap", "tags"}),
+    ("reconstruction", {"reconstruction"}),
+    ("joint", {"backbone", "labelmap", "tags", "reconstruction"}),
+])  # fmt: skip
+def test_stage1_steps_change_only_their_components(step, changed):
+    from tagseg.dis import stage1_iteration, stage1_parameters
+
+    torch.manual_seed(0)
+    model = DualNet(DISConfig()).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optimizer = torch.optim.SGD(stage1_parameters(model, step), lr=0.1)
+    losses = stage1_iteration(model, *_batch(), optimizer, step)
+    assert all(torch.isfinite(torch.tensor(v)) for v in losses.values())
+    moved = {k.split(".")[0] for k, v in model.state_dict().items() if not torch.equal(before[k], v)}
+    assert moved == changed  # batch-norm statistics included: a frozen backbone keeps its running means
+
+
+@pytest.mark.parametrize("t_tr", [0, 3])
+def test_stage2_infers_targets_with_theta_fixed_then_updates_theta(t_tr, monkeypatch):
+    import tagseg.dis as dis
+
+    torch.manual_seed(0)
+    model = DualNet(DISConfig()).train()
+    calls = []
+    real = dis.infer_latents
+
+    def spy(net, u1, v1, images, **kwargs):
+        calls.append(kwargs["steps"])
+        assert all(p.grad is None for p in net.parameters())  # nothing trained before the targets exist
+        return real(net, u1, v1, images, **kwargs)
+
+    monkeypatch.setattr(dis, "infer_latents", spy)
+    images, masks, tags = _batch()
+    before = [p.clone() for p in model.parameters()]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    losses = dis.stage2_iteration(model, (images, masks, tags), (images.flip(0), tags), optimizer, t_tr=t_tr, step_size=0.5)
+    assert calls == [t_tr]
+    assert set(losses) == {"loss_map", "loss_img", "loss_tag", "loss_map_weak", "loss_img_weak", "loss_tag_weak"}
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
