@@ -1,0 +1,46 @@
+"""luo2017 training entry point: both stages run a few steps at smoke scale, and stage 1 runs its steps in turn."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+
+from tagseg import train_dis
+from tagseg.train_dis import DISTrainConfig, load_dis, stage1_step_at
+
+FAST = dict(batch_size=2, weak_batch_size=2, crop_size=32, checkpoint_every=100, optimizer="adam", lr=1e-3)
+
+
+def test_stage1_steps_follow_each_other():
+    config = DISTrainConfig(stage1_steps=(2, 1, 3))
+    assert [stage1_step_at(config, i) for i in range(6)] == ["map_tag"] * 2 + ["reconstruction"] + ["joint"] * 3
+    assert config.total_iterations == 6
+
+
+@pytest.mark.parametrize("t_tr", [0, 2])
+def test_both_stages_train_a_few_steps(tiny_caches, tmp_path, t_tr):
+    stage1 = train_dis.train(DISTrainConfig(stage1_steps=(2, 1, 2), **FAST), tiny_caches["train"], tmp_path / "s1")
+    rows = list(csv.DictReader(open(tmp_path / "s1" / "train_log.csv")))
+    assert len(rows) == 5 and [bool(row["loss_map"]) for row in rows] == [True, True, False, True, True]
+    assert all(float(row["loss_img"]) > 0 for row in rows)  # the reconstruction step logs L_img alone
+    config = DISTrainConfig(stage="stage2", iterations=3, t_tr=t_tr, **FAST)
+    stage2 = train_dis.train(config, tiny_caches["train"], tmp_path / "s2", stage1_model=stage1,
+                             weak_caches=[tiny_caches["weak_noisy"]])  # fmt: skip
+    first, _ = load_dis(stage1, torch.device("cpu"))
+    second, record = load_dis(stage2, torch.device("cpu"))
+    assert record["settings"]["t_tr"] == t_tr
+    assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+    assert "loss_map_weak" in open(tmp_path / "s2" / "train_log.csv").readline()
+
+
+def test_stage2_without_a_stage1_model_is_a_one_line_error(tiny_caches, tmp_path, capsys):
+    code = train_dis.main(["--stage", "stage2", "--train-cache", str(tiny_caches["train"]), "--out-dir", str(tmp_path)])
+    assert code == 1 and "--stage1-model" in capsys.readouterr().err
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_bad_settings_name_the_key(capsys):
+    assert train_dis.main(["--train-cache", "x", "--out-dir", "y", "--backbone", "resnet50"]) == 1
+    assert "dis.backbone" in capsys.readouterr().err
