@@ -44,3 +44,21 @@ def test_stage2_without_a_stage1_model_is_a_one_line_error(tiny_caches, tmp_path
 def test_bad_settings_name_the_key(capsys):
     assert train_dis.main(["--train-cache", "x", "--out-dir", "y", "--backbone", "resnet50"]) == 1
     assert "dis.backbone" in capsys.readouterr().err
+
+
+def test_evaluation_reads_out_every_t_ts_from_one_pass(tiny_caches, tmp_path):
+    import json
+
+    from tagseg import evaluate_dis
+
+    model = train_dis.train(DISTrainConfig(stage1_steps=(2, 1, 2), **FAST), tiny_caches["train"], tmp_path / "s1")
+    out = tmp_path / "val.json"
+    assert evaluate_dis.main(["--model", str(model), "--cache", str(tiny_caches["val"]), "--out", str(out),
+                              "--t-ts", "0", "2", "5", "--batch-size", "4"]) == 0  # fmt: skip
+    result = json.loads(out.read_text())
+    assert sorted(result["by_t_ts"], key=int) == ["0", "2", "5"]
+    assert all(sum(map(sum, r["confusion"])) > 0 for r in result["by_t_ts"].values())
+    assert result["parameters"] > 0 and result["ms_per_image"]["backbone"] > 0
+    assert evaluate_dis.main(["--model", str(model), "--cache", str(tiny_caches["weak_noisy"]),
+                              "--out", str(tmp_path / "weak.json")]) == 1  # fmt: skip
+    assert not (tmp_path / "weak.json").exists()

@@ -1,0 +1,107 @@
+"""Score a DIS model on a cached split at several test-time inference counts t_ts, from one pass.
+
+Per batch the backbone runs once; :func:`tagseg.dis.infer_latents` takes max(t_ts) steps on the
+reconstruction loss and reads the refined labelmap out at every requested count. Each read-out is
+upsampled to the image, its argmax scored into one confusion matrix per t_ts. Also records the
+milliseconds per image of the backbone and of the inference steps (luo2017 Table 4's runtime).
+
+    python -m tagseg.evaluate_dis --model runs/dis2_t5/model.pt --cache data/synthetic/cache/test \\
+        --t-ts 0 10 30 --out test.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from tagseg import runtime
+from tagseg.data.loading import SegmentationDataset, pad_collate
+from tagseg.data.transforms import eval_preset
+from tagseg.data.voc import CLASSES, NUM_CLASSES, CachedSplit
+from tagseg.dis import infer_latents
+from tagseg.metrics import confusion_matrix, scores
+from tagseg.models.dis import DualNet, count_parameters
+from tagseg.train_dis import load_dis
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def evaluate_counts(
+    net: DualNet, loader: DataLoader, t_ts: list[int], step_size: float, device: torch.device
+) -> tuple[dict[int, np.ndarray], dict[str, float]]:
+    """Confusion matrices per t_ts and seconds spent in the backbone and in the inference steps."""
+    hists = {t: np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64) for t in t_ts}
+    seconds = {"backbone": 0.0, "inference": 0.0}
+    for images, masks, _ in loader:
+        images = images.to(device)
+        _sync(device)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            u1, v1 = net.features(images)
+        _sync(device)
+        middle = time.perf_counter()
+        reads = infer_latents(net, u1.clone(), v1.clone(), images, steps=max(t_ts), step_size=step_size, readouts=t_ts)
+        _sync(device)
+        seconds["backbone"] += middle - start
+        seconds["inference"] += time.perf_counter() - middle
+        for t, readout in reads.items():
+            logits = F.interpolate(readout.labelmap, size=masks.shape[1:], mode="bilinear", align_corners=False)
+            hists[t] += confusion_matrix(masks, logits.argmax(1).cpu(), NUM_CLASSES)
+    return hists, seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tagseg.evaluate_dis", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="model.pt written by tagseg.train_dis")
+    parser.add_argument("--cache", required=True, help="cached pixel-labelled split (tagseg.data.voc)")
+    parser.add_argument("--out", required=True, help="metrics JSON to write")
+    parser.add_argument("--t-ts", type=int, nargs="+", default=[0, 10, 30], help="inference steps to read out")
+    parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per pass")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    args = parser.parse_args(argv)
+    try:
+        if min(args.t_ts) < 0 or args.step_size <= 0:
+            raise ValueError(f"--t-ts must be >= 0 and --step-size > 0, got {args.t_ts} and {args.step_size}")
+        device = runtime.setup(0, args.threads, args.device)
+        split = CachedSplit(args.cache)
+        if not split.has_masks:
+            raise ValueError(f"{args.cache}: split has no masks to score against")
+        net, model_run = load_dis(args.model, device)
+        loader = DataLoader(SegmentationDataset(split, eval_preset()), batch_size=args.batch_size, collate_fn=pad_collate)
+        t_ts = sorted(set(args.t_ts))
+        hists, seconds = evaluate_counts(net, loader, t_ts, args.step_size, device)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    per_image = {name: 1000.0 * value / len(split) for name, value in seconds.items()}
+    result = {
+        "by_t_ts": {str(t): {"scores": scores(hist), "confusion": hist.tolist()} for t, hist in hists.items()},
+        "classes": list(CLASSES),
+        "n_images": len(split),
+        "ms_per_image": {"backbone": per_image["backbone"], f"inference_{max(t_ts)}_steps": per_image["inference"]},
+        "parameters": count_parameters(net),
+        "model": str(args.model),
+        "split": str(args.cache),
+        "model_run": model_run,
+        "run": runtime.run_record({"t_ts": t_ts, "step_size": args.step_size, "batch_size": args.batch_size}, device),
+    }
+    runtime.write_json_atomic(args.out, result)
+    line = "  ".join(f"t_ts={t}: mIoU {hists_score['scores']['mIoU']:.3f}" for t, hists_score in result["by_t_ts"].items())
+    print(f"{Path(args.cache).name}: {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
