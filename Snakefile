@@ -11,6 +11,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/fcn.smk"
 include: "workflow/rules/classifier.smk"
+include: "workflow/rules/dis.smk"
 include: "workflow/rules/tables.smk"
 
 

@@ -123,3 +123,24 @@ def test_sweep_figures_start_at_the_baseline(trained, tmp_path):
     assert figures.main(["figure4", "--sweeps", str(tmp_path / "sweep0.json"), "--csv", str(tmp_path / "f4.csv"),
                          "--png", str(tmp_path / "f4.png")]) == 0  # fmt: skip
     assert (tmp_path / "f4.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _dis_metrics(stage, t_tr, miou_by_t_ts):
+    by_t_ts = {str(t): {"scores": {"mIoU": m, "IoU": [0.9] + [m] * 20}} for t, m in miou_by_t_ts.items()}
+    return {"model_run": {"settings": {"stage": stage, "t_tr": t_tr}}, "by_t_ts": by_t_ts}
+
+
+def test_luo2017_tables_pick_each_rows_run_and_read_out(tmp_path):
+    from tagseg.paper import LUO_TABLES
+
+    files = [
+        _write(tmp_path, "base", _dis_metrics("stage1", 0, {0: 0.30, 10: 0.99, 30: 0.99})),
+        _write(tmp_path, "t5_0", _dis_metrics("stage2", 5, {0: 0.40, 10: 0.42, 30: 0.44})),
+        _write(tmp_path, "t5_1", _dis_metrics("stage2", 5, {0: 0.50, 10: 0.52, 30: 0.54})),
+    ]
+    frame = tables.build_dis_table("luo2017_table3", files).set_index("Method")
+    assert list(frame.index) == [row.label for row in LUO_TABLES["luo2017_table3"].rows]
+    assert frame.loc["ResNet101", "mIoU"] == 30.0 and frame.loc["ResNet101", "mIoU_paper"] == 74.2
+    assert frame.loc["3. t_tr = 5, t_ts = 10", "mIoU"] == 47.0 and frame.loc["3. t_tr = 5, t_ts = 10", "seeds"] == 2
+    assert frame.loc["4. t_tr = 5, t_ts = 30", "cat"] == 49.0 and frame.loc["4. t_tr = 5, t_ts = 30", "cat_paper"] == 93.3
+    assert frame.loc["8. t_tr = 30, t_ts = 0", "seeds"] == 0

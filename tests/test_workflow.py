@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tagseg.config import ConfigError, validate_config
-from tagseg.paper import TABLES
+from tagseg.paper import LUO_TABLES, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -92,6 +92,14 @@ def test_smoke_dag_end_to_end(tmp_path):
     table4 = pd.read_csv(tables / "sun2018_table4.csv")
     assert list(table4["labels"][:2]) == ["none", "classifier, tau=0.25"]
     assert pd.read_csv(tables / "sun2018_table1.csv").loc[0, "mIoU_paper"] == 59.4
+
+    for name, paper_table in LUO_TABLES.items():
+        table = pd.read_csv(tables / f"{name}.csv")
+        assert list(table["Method"]) == [row.label for row in paper_table.rows]
+        ran = table[[row.run is not None for row in paper_table.rows]]
+        assert (ran["seeds"] == 1).all() and ran["mIoU"].between(0, 100).all()
+    table4 = pd.read_csv(tables / "luo2017_table4.csv")
+    assert table4.loc[0, "params_M_paper"] == 45.5 and table4.loc[0, "ms_t_ts30"] > table4.loc[0, "ms_t_ts0"] > 0
 
     figure4 = pd.read_csv(tables / "sun2018_figure4.csv")
     assert len(figure4) == 21 and figure4["tau"].iloc[[0, -1]].tolist() == [0.0, 1.0]

@@ -72,6 +72,8 @@ def run_record(settings: Any, device: torch.device | None = None) -> dict[str, A
         "python_version": platform.python_version(),
         "device": str(device) if device is not None else None,
         "cuda_device": torch.cuda.get_device_name(device) if device is not None and device.type == "cuda" else None,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_threads": torch.get_num_threads(),
         "hostname": socket.gethostname(),
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

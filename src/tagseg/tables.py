@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tagseg.paper import TABLES, PaperRow
+from tagseg.paper import LUO_CLASS_COLUMNS, LUO_TABLES, TABLES, PaperRow
 from tagseg.sun2018 import VARIANTS
 
 
@@ -44,10 +44,7 @@ def build_table(name: str, metrics_files: list[Path]) -> pd.DataFrame:
     by_key: dict[str, list[dict]] = defaultdict(list)
     by_tau: dict[str, list[float]] = defaultdict(list)
     for path in metrics_files:
-        try:
-            metrics = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}: not JSON ({error})") from None
+        metrics = _read_json(path)
         by_key[row_key(metrics)].append(metrics["scores"])
         if "tau" in metrics.get("labels", {}):
             by_tau[row_key(metrics)].append(metrics["labels"]["tau"])
@@ -69,14 +66,77 @@ def build_table(name: str, metrics_files: list[Path]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def dis_run_key(metrics: dict) -> str:
+    """``stage1`` or ``ttr<N>``: which DIS training run a tagseg.evaluate_dis file scored."""
+    settings = metrics["model_run"]["settings"]
+    return "stage1" if settings["stage"] == "stage1" else f"ttr{settings['t_tr']}"
+
+
+def build_dis_table(name: str, metrics_files: list[Path]) -> pd.DataFrame:
+    """luo2017 Tables 3 and 5: per row (run, t_ts), per-class IoU and mIoU (%), mean and sd over seeds."""
+    table = LUO_TABLES[name]
+    by_run: dict[str, list[dict]] = defaultdict(list)
+    for path in metrics_files:
+        metrics = _read_json(path)
+        by_run[dis_run_key(metrics)].append(metrics["by_t_ts"])
+    columns = (*LUO_CLASS_COLUMNS, "mIoU")
+    records = []
+    for row in table.rows:
+        runs = [read[str(row.t_ts)]["scores"] for read in by_run.get(row.run, []) if str(row.t_ts) in read]
+        record: dict[str, object] = {"Method": row.label}
+        for c, (column, paper_value) in enumerate(zip(columns, row.values)):
+            key = "mIoU" if column == "mIoU" else None
+            values = 100.0 * np.array([run["mIoU"] if key else run["IoU"][c + 1] for run in runs], dtype=float)
+            record[column] = round(float(np.nanmean(values)), 2) if runs else None
+            record[f"{column}_sd"] = round(float(np.nanstd(values, ddof=1)), 2) if len(runs) > 1 else None
+            record[f"{column}_paper"] = paper_value
+        record["seeds"] = len(runs)
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def build_dis_cost_table(metrics_files: list[Path]) -> pd.DataFrame:
+    """luo2017 Table 4's DIS row: parameters and milliseconds per image at t_ts = 0 and at the largest t_ts."""
+    rows = [_read_json(path) for path in metrics_files]
+    if not rows:
+        raise ValueError("luo2017_table4: no evaluation files given")
+    backbone = np.mean([r["ms_per_image"]["backbone"] for r in rows])
+    steps_key = next(k for k in rows[0]["ms_per_image"] if k.startswith("inference_"))
+    steps = int(steps_key.split("_")[1])
+    inference = np.mean([r["ms_per_image"][steps_key] for r in rows])
+    run = rows[0]["run"]
+    return pd.DataFrame.from_records([{
+        "Method": "DIS (ours)",
+        "params_M": round(rows[0]["parameters"] / 1e6, 2), "params_M_paper": 45.5,
+        "ms_t_ts0": round(float(backbone), 2), f"ms_t_ts{steps}": round(float(backbone + inference), 2),
+        "speed_ms_paper": 140,
+        "device": run.get("cuda_device") or f"cpu, {run.get('cpu_threads', '?')} thread(s) on {run.get('hostname')}",
+        "backbone": rows[0]["model_run"]["settings"]["backbone"],
+        "runs": len(rows),
+    }])  # fmt: skip
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON ({error})") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagseg.tables", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--table", required=True, choices=sorted(TABLES), help="which paper table")
+    parser.add_argument("--table", required=True, choices=sorted([*TABLES, *LUO_TABLES, "luo2017_table4"]),
+                        help="which paper table")  # fmt: skip
     parser.add_argument("--out", required=True, help="CSV to write")
     parser.add_argument("metrics", nargs="+", type=Path, help="metrics JSON files from tagseg.evaluate")
     args = parser.parse_args(argv)
     try:
-        frame = build_table(args.table, args.metrics)
+        if args.table in TABLES:
+            frame = build_table(args.table, args.metrics)
+        elif args.table in LUO_TABLES:
+            frame = build_dis_table(args.table, args.metrics)
+        else:
+            frame = build_dis_cost_table(args.metrics)
     except (ValueError, KeyError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -6,7 +6,7 @@ from snakemake.settings.types import DeploymentMethod
 from tagseg.cli import to_flags
 from tagseg.config import validate_config
 from tagseg.data.synthetic import SPLITS
-from tagseg.paper import FIGURE4, TABLES
+from tagseg.paper import FIGURE4, LUO_TABLES, TABLES
 from tagseg.sun2018 import VARIANTS
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
@@ -29,7 +29,9 @@ wildcard_constraints:
     seed=r"\d+",
     split=r"[A-Za-z0-9_]+",
     tau=r"[0-9]+(\.[0-9]+)?",
-    table="|".join(TABLES),
+    table="|".join([*TABLES, *LUO_TABLES, "luo2017_table4"]),
+    run=r"stage1|ttr\d+",
+    t_tr=r"\d+",
 
 
 def get_cache_dir(split):
@@ -90,11 +92,35 @@ def get_metrics(arch, variant, split, labels="truth"):
     return expand(f"results/metrics/{arch}/{variant}/seed{{seed}}/{name}.json", seed=config["seeds"])
 
 
+def get_dis_metrics(run, split):
+    """Every seed's evaluation of one DIS run (``stage1`` or ``ttr<N>``) on one split."""
+    return expand(f"results/dis_metrics/{run}/seed{{seed}}/{split}.json", seed=config["seeds"])
+
+
 def get_table_metrics(wildcards):
-    """The metrics of every row of one of the papers' tables (rows may share runs)."""
+    """The metrics behind one of the papers' tables (rows may share runs)."""
+    if wildcards.table == "luo2017_table4":  # cost of the most-inference model, every seed
+        return get_dis_metrics(f"ttr{max(config['dis']['t_tr'])}", "test")
+    if wildcards.table in LUO_TABLES:
+        table = LUO_TABLES[wildcards.table]
+        runs = {row.run for row in table.rows if row.run is not None}
+        runs = [run for run in runs if run == "stage1" or int(run[3:]) in config["dis"]["t_tr"]]
+        files = [path for run in sorted(runs) for path in get_dis_metrics(run, table.split)]
+        return files
     table = TABLES[wildcards.table]
     files = [path for row in table.rows for path in get_metrics(row.arch, row.variant, table.split, row.labels)]
     return list(dict.fromkeys(files))
+
+
+def get_dis_flags(wildcards):
+    """DIS training settings (config: dis, less its grids; resources.device) as command-line flags."""
+    settings = {key: value for key, value in config["dis"].items() if key not in ("t_tr", "t_ts")}
+    return to_flags({**settings, "device": config["resources"].get("device", "auto")})
+
+
+def get_weak_cache_dirs(wildcards, input):
+    """``--weak-cache`` flags for both weak pools (clean tags and noisy tags)."""
+    return " ".join(f"--weak-cache {Path(input[pool][0]).parent}" for pool in ("weak_clean", "weak_noisy"))
 
 
 def get_figure4_sweeps(wildcards):
@@ -123,7 +149,7 @@ def get_training_logs(wildcards):
 
 def get_final_outputs():
     return [
-        *expand("results/tables/{table}.csv", table=sorted(TABLES)),
+        *expand("results/tables/{table}.csv", table=sorted([*TABLES, *LUO_TABLES, "luo2017_table4"])),
         "results/tables/sun2018_figure4.csv",
         "results/figures/sun2018_figure4.png",
         "results/tables/sun2018_section3.csv",

@@ -1,0 +1,80 @@
+rule train_dis_stage1:
+    input:
+        get_cache_files("train"),
+    output:
+        model="results/dis/stage1/seed{seed}/model.pt",
+        curve="results/dis/stage1/seed{seed}/train_log.csv",
+        run="results/dis/stage1/seed{seed}/run.json",
+    log:
+        "logs/train_dis/stage1_seed{seed}.log",
+    benchmark:
+        "benchmarks/train_dis/stage1_seed{seed}.tsv"
+    params:
+        cache=get_input_parent,
+        out_dir=get_output_parent,
+        flags=get_dis_flags,
+    threads: config["resources"].get("train_threads", 2)
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.train_dis --stage stage1 --train-cache {params.cache} --out-dir {params.out_dir}"
+        " --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
+
+
+rule train_dis_stage2:
+    input:
+        cache=get_cache_files("train"),
+        weak_clean=get_cache_files("weak_clean"),
+        weak_noisy=get_cache_files("weak_noisy"),
+        stage1=rules.train_dis_stage1.output.model,
+    output:
+        model="results/dis/ttr{t_tr}/seed{seed}/model.pt",
+        curve="results/dis/ttr{t_tr}/seed{seed}/train_log.csv",
+        run="results/dis/ttr{t_tr}/seed{seed}/run.json",
+    log:
+        "logs/train_dis/ttr{t_tr}_seed{seed}.log",
+    benchmark:
+        "benchmarks/train_dis/ttr{t_tr}_seed{seed}.tsv"
+    params:
+        cache=get_cache_input_dir,
+        weak=get_weak_cache_dirs,
+        out_dir=get_output_parent,
+        flags=get_dis_flags,
+    threads: config["resources"].get("train_threads", 2)
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.train_dis --stage stage2 --t-tr {wildcards.t_tr} --stage1-model {input.stage1}"
+        " --train-cache {params.cache} {params.weak} --out-dir {params.out_dir}"
+        " --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
+
+
+rule evaluate_dis:
+    input:
+        cache=get_cache_files("{split}"),
+        model="results/dis/{run}/seed{seed}/model.pt",
+    output:
+        "results/dis_metrics/{run}/seed{seed}/{split}.json",
+    log:
+        "logs/evaluate_dis/{run}_seed{seed}_{split}.log",
+    benchmark:
+        "benchmarks/evaluate_dis/{run}_seed{seed}_{split}.tsv"
+    params:
+        cache=get_cache_input_dir,
+        t_ts=" ".join(map(str, config["dis"]["t_ts"])),
+        step_size=config["dis"].get("step_size", 0.5),
+        batch_size=config["eval"].get("batch_size", 16),
+        device=config["resources"].get("device", "auto"),
+    threads: config["resources"].get("eval_threads", 1)
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.evaluate_dis --model {input.model} --cache {params.cache} --out {output}"
+        " --t-ts {params.t_ts} --step-size {params.step_size} --batch-size {params.batch_size}"
+        " --device {params.device} --threads {threads} > {log} 2>&1"
