@@ -18,7 +18,7 @@ def rule_modules() -> set[str]:
 def test_rules_call_the_modules_we_expect():
     assert rule_modules() == {
         "tagseg.data.synthetic", "tagseg.data.voc", "tagseg.train_fcn", "tagseg.evaluate", "tagseg.tables",
-        "tagseg.train_classifier", "tagseg.tau_sweep", "tagseg.figures",
+        "tagseg.train_classifier", "tagseg.tau_sweep", "tagseg.figures", "tagseg.train_dis", "tagseg.evaluate_dis",
     }  # fmt: skip
 
 
