@@ -144,3 +144,13 @@ def test_luo2017_tables_pick_each_rows_run_and_read_out(tmp_path):
     assert frame.loc["3. t_tr = 5, t_ts = 10", "mIoU"] == 47.0 and frame.loc["3. t_tr = 5, t_ts = 10", "seeds"] == 2
     assert frame.loc["4. t_tr = 5, t_ts = 30", "cat"] == 49.0 and frame.loc["4. t_tr = 5, t_ts = 30", "cat_paper"] == 93.3
     assert frame.loc["8. t_tr = 30, t_ts = 0", "seeds"] == 0
+
+
+def test_dis_grid_averages_seeds_per_cell_and_refuses_stage1():
+    runs = [dict(_dis_metrics("stage2", t_tr, {0: base, 30: base + 0.1}), model=f"m{t_tr}")
+            for t_tr, base in ((5, 0.4), (5, 0.5), (30, 0.6))]  # fmt: skip
+    table = figures.dis_grid_table(runs).set_index(["t_tr", "t_ts"])
+    assert table.loc[(5, 0), "mIoU"] == 45.0 and table.loc[(5, 0), "seeds"] == 2
+    assert table.loc[(30, 30), "mIoU"] == 70.0 and pd.isna(table.loc[(30, 30), "mIoU_sd"])
+    with pytest.raises(ValueError, match="stage-1"):
+        figures.dis_grid_table([dict(_dis_metrics("stage1", 0, {0: 0.3}), model="base")])

@@ -173,6 +173,36 @@ def plot_curves(logs: list[Path], out: Path, window: int = 10) -> None:
     _save(fig, out)
 
 
+def dis_grid_table(evaluations: list[dict]) -> pd.DataFrame:
+    """luo2017: mIoU (%) per (t_tr, t_ts), mean and sd over seeds, from tagseg.evaluate_dis files of stage-2 runs."""
+    records = []
+    for evaluation in evaluations:
+        settings = evaluation["model_run"]["settings"]
+        if settings["stage"] != "stage2":
+            raise ValueError(f"{evaluation['model']}: a stage-1 model has no t_tr; give stage-2 evaluations")
+        for t_ts, read in evaluation["by_t_ts"].items():
+            records.append({"t_tr": settings["t_tr"], "t_ts": int(t_ts), "mIoU": 100.0 * read["scores"]["mIoU"]})
+    if not records:
+        raise ValueError("dis_grid: no evaluations given")
+    grouped = pd.DataFrame(records).groupby(["t_tr", "t_ts"])["mIoU"]
+    table = grouped.agg(["mean", "std", "size"]).reset_index()
+    return table.rename(columns={"mean": "mIoU", "std": "mIoU_sd", "size": "seeds"}).round(4)
+
+
+def plot_dis_grid(table: pd.DataFrame, out: Path) -> None:
+    grid = table.pivot(index="t_tr", columns="t_ts", values="mIoU")
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * grid.shape[1], 1.0 + 0.7 * grid.shape[0]))
+    image = ax.imshow(grid.to_numpy(), cmap="viridis", aspect="auto")
+    for (i, j), value in np.ndenumerate(grid.to_numpy()):
+        ax.text(j, i, f"{value:.1f}", ha="center", va="center", color="w", fontsize=8)
+    ax.set_xticks(range(grid.shape[1]), [str(c) for c in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [str(r) for r in grid.index])
+    ax.set(xlabel="t_ts (inference steps in test)", ylabel="t_tr (in training)",
+           title=f"luo2017: test mIoU (%), mean of {int(table['seeds'].min())} seeds")  # fmt: skip
+    fig.colorbar(image, ax=ax)
+    _save(fig, out)
+
+
 def _save(fig: plt.Figure, out: Path) -> None:
     """Write a figure under a temporary name, then rename: a failed run leaves no complete-looking file."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -213,8 +243,18 @@ def main(argv: list[str] | None = None) -> int:
     curves = commands.add_parser("curves", help="training loss curves of the FCN models")
     curves.add_argument("--logs", nargs="+", type=Path, required=True, help="train_log.csv files")
     curves.add_argument("--png", type=Path, required=True, help="figure to write")
+    grid = commands.add_parser("dis_grid", help="luo2017: mIoU over t_tr x t_ts; CSV and heat map")
+    grid.add_argument("--evaluations", nargs="+", type=Path, required=True, help="tagseg.evaluate_dis JSON files")
+    grid.add_argument("--csv", type=Path, required=True, help="CSV to write")
+    grid.add_argument("--png", type=Path, required=True, help="figure to write")
     args = parser.parse_args(argv)
     try:
+        if args.command == "dis_grid":
+            table = dis_grid_table(_load(args.evaluations))
+            _write_csv(table, args.csv)
+            plot_dis_grid(table, args.png)
+            print(table.to_string(index=False))
+            return 0
         if args.command == "curves":
             plot_curves(args.logs, args.png)
             return 0

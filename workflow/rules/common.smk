@@ -112,6 +112,11 @@ def get_table_metrics(wildcards):
     return list(dict.fromkeys(files))
 
 
+def get_dis_grid_metrics(wildcards):
+    """Every stage-2 run's evaluation on test, every seed: the t_tr x t_ts grid."""
+    return [path for t_tr in config["dis"]["t_tr"] for path in get_dis_metrics(f"ttr{t_tr}", "test")]
+
+
 def get_dis_flags(wildcards):
     """DIS training settings (config: dis, less its grids; resources.device) as command-line flags."""
     settings = {key: value for key, value in config["dis"].items() if key not in ("t_tr", "t_ts")}
@@ -156,5 +161,7 @@ def get_final_outputs():
         "results/figures/sun2018_section3.png",
         "results/figures/sun2018_figure3.png",
         "results/figures/training_curves.png",
+        "results/tables/luo2017_grid.csv",
+        "results/figures/luo2017_grid.png",
         *get_classifier_probabilities(),
     ]

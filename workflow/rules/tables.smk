@@ -73,3 +73,17 @@ rule training_curves:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.figures curves --logs {input} --png {output} > {log} 2>&1"
+
+
+rule luo2017_grid:
+    input:
+        get_dis_grid_metrics,
+    output:
+        csv="results/tables/luo2017_grid.csv",
+        png=report("results/figures/luo2017_grid.png", caption="../report/luo2017_grid.rst", category="luo2017"),
+    log:
+        "logs/figures/luo2017_grid.log",
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.figures dis_grid --evaluations {input} --csv {output.csv} --png {output.png} > {log} 2>&1"
