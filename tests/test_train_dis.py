@@ -62,3 +62,34 @@ def test_evaluation_reads_out_every_t_ts_from_one_pass(tiny_caches, tmp_path):
     assert evaluate_dis.main(["--model", str(model), "--cache", str(tiny_caches["weak_noisy"]),
                               "--out", str(tmp_path / "weak.json")]) == 1  # fmt: skip
     assert not (tmp_path / "weak.json").exists()
+
+
+def test_tag_agreement_by_hand():
+    import numpy as np
+
+    from tagseg.evaluate_dis import tag_agreement
+
+    truth = np.array([[1, 0, 1], [0, 1, 0]])
+    predicted = np.array([[1, 1, 0], [0, 1, 0]])
+    assert tag_agreement(predicted, truth) == {"precision": 2 / 3, "recall": 2 / 3}
+    assert tag_agreement(np.zeros_like(truth), truth) == {"precision": 0.0, "recall": 0.0}
+
+
+def test_weak_pool_inference_is_scored_against_withheld_masks_and_clean_tags(tiny_root, tiny_caches, tmp_path):
+    import json
+
+    from tagseg import evaluate_dis
+    from tagseg.data.voc import CachedSplit, build_cache
+
+    build_cache(tiny_root, "weak_noisy", tmp_path / "weak")
+    build_cache(tiny_root, "weak_noisy", tmp_path / "withheld", withheld=True)
+    weak, withheld = CachedSplit(tmp_path / "weak"), CachedSplit(tmp_path / "withheld")
+    assert not weak.has_masks and withheld.has_masks and (weak.tags != withheld.tags).any()
+    model = train_dis.train(DISTrainConfig(stage1_steps=(2, 1, 2), **FAST), tiny_caches["train"], tmp_path / "s1")
+    out = tmp_path / "weak.json"
+    assert evaluate_dis.main(["--model", str(model), "--cache", str(tmp_path / "weak"), "--withheld-cache",
+                              str(tmp_path / "withheld"), "--t-ts", "0", "3", "--out", str(out)]) == 0  # fmt: skip
+    result = json.loads(out.read_text())
+    assert sorted(result["by_step"], key=int) == ["0", "3"]
+    assert result["weak_tags"]["precision"] < 1 or result["weak_tags"]["recall"] < 1
+    assert 0 <= result["by_step"]["3"]["labelmap_scores"]["mIoU"] <= 1

@@ -98,6 +98,10 @@ def test_smoke_dag_end_to_end(tmp_path):
         assert list(table["Method"]) == [row.label for row in paper_table.rows]
         ran = table[[row.run is not None for row in paper_table.rows]]
         assert (ran["seeds"] == 1).all() and ran["mIoU"].between(0, 100).all()
+    weak = pd.read_csv(tables / "luo2017_weak.csv")
+    assert sorted(set(weak["pool"])) == ["weak_clean", "weak_noisy"] and sorted(set(weak["t"])) == [0, 5, 10, 30]
+    noisy = weak[weak["pool"] == "weak_noisy"].iloc[0]
+    assert 0 < noisy["weak_tags_precision"] < 100 and 0 < noisy["weak_tags_recall"] < 100  # the tags are noisy
     table4 = pd.read_csv(tables / "luo2017_table4.csv")
     assert table4.loc[0, "params_M_paper"] == 45.5 and table4.loc[0, "ms_t_ts30"] > table4.loc[0, "ms_t_ts0"] > 0
 

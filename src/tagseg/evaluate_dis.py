@@ -26,6 +26,7 @@ from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.transforms import eval_preset
 from tagseg.data.voc import CLASSES, NUM_CLASSES, CachedSplit
 from tagseg.dis import infer_latents
+from tagseg.fusion import label_vector
 from tagseg.metrics import confusion_matrix, scores
 from tagseg.models.dis import DualNet, count_parameters
 from tagseg.train_dis import load_dis
@@ -60,6 +61,46 @@ def evaluate_counts(
     return hists, seconds
 
 
+def tag_agreement(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Precision and recall of (n, 20) binary tags against clean ones, over all (image, class) pairs."""
+    predicted, truth = predicted.astype(bool), truth.astype(bool)
+    hits = float((predicted & truth).sum())
+    return {"precision": hits / max(float(predicted.sum()), 1.0), "recall": hits / max(float(truth.sum()), 1.0)}
+
+
+def weak_inference_quality(
+    net: DualNet, weak: CachedSplit, withheld: CachedSplit, steps: list[int], step_size: float, batch_size: int,
+    device: torch.device,
+) -> dict:
+    """Per read-out step: mIoU of the inferred labelmaps against the withheld masks, and the inferred tags'
+    precision and recall against the clean tags; also the weak tags' own."""
+    if weak.ids != withheld.ids:
+        raise ValueError("weak pool and its withheld cache list different images")
+    masked = SegmentationDataset(withheld, eval_preset())
+    loader = DataLoader(masked, batch_size=batch_size, collate_fn=pad_collate)
+    noisy = torch.from_numpy(weak.tags.astype("float32"))
+    hists = {t: np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64) for t in steps}
+    inferred_tags: dict[int, list[np.ndarray]] = {t: [] for t in steps}
+    seen = 0
+    for images, masks, _ in loader:
+        images = images.to(device)
+        tags = label_vector(noisy[seen : seen + len(images)]).to(device)
+        seen += len(images)
+        with torch.inference_mode():
+            u1, v1 = net.features(images)
+        reads = infer_latents(net, u1.clone(), v1.clone(), images, steps=max(steps), step_size=step_size,
+                              tags=tags, readouts=steps)  # fmt: skip
+        for t, readout in reads.items():
+            logits = F.interpolate(readout.labelmap, size=masks.shape[1:], mode="bilinear", align_corners=False)
+            hists[t] += confusion_matrix(masks, logits.argmax(1).cpu(), NUM_CLASSES)
+            inferred_tags[t].append((torch.sigmoid(readout.outputs.v3[:, 1:]) >= 0.5).cpu().numpy())
+    return {
+        "by_step": {str(t): {"labelmap_scores": scores(hists[t]), **{f"tags_{k}": v for k, v in
+                    tag_agreement(np.concatenate(inferred_tags[t]), withheld.tags).items()}} for t in steps},
+        "weak_tags": tag_agreement(weak.tags, withheld.tags),
+    }  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagseg.evaluate_dis", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="model.pt written by tagseg.train_dis")
@@ -67,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="metrics JSON to write")
     parser.add_argument("--t-ts", type=int, nargs="+", default=[0, 10, 30], help="inference steps to read out")
     parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
+    parser.add_argument("--withheld-cache", help="a weak pool's withheld masks and clean tags: measure inference in training")
     parser.add_argument("--batch-size", type=int, default=16, help="images per pass")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -76,6 +118,20 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--t-ts must be >= 0 and --step-size > 0, got {args.t_ts} and {args.step_size}")
         device = runtime.setup(0, args.threads, args.device)
         split = CachedSplit(args.cache)
+        if args.withheld_cache:
+            net, model_run = load_dis(args.model, device)
+            steps = sorted(set(args.t_ts))
+            quality = weak_inference_quality(net, split, CachedSplit(args.withheld_cache), steps, args.step_size,
+                                             args.batch_size, device)  # fmt: skip
+            runtime.write_json_atomic(args.out, {
+                **quality, "n_images": len(split), "model": str(args.model), "split": str(args.cache),
+                "model_run": model_run,
+                "run": runtime.run_record({"steps": steps, "step_size": args.step_size}, device),
+            })  # fmt: skip
+            for t, read in quality["by_step"].items():
+                print(f"t={t}: L^w mIoU {read['labelmap_scores']['mIoU']:.3f}  tags P {read['tags_precision']:.3f}"
+                      f" R {read['tags_recall']:.3f}")  # fmt: skip
+            return 0
         if not split.has_masks:
             raise ValueError(f"{args.cache}: split has no masks to score against")
         net, model_run = load_dis(args.model, device)

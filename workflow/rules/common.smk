@@ -29,8 +29,9 @@ wildcard_constraints:
     seed=r"\d+",
     split=r"[A-Za-z0-9_]+",
     tau=r"[0-9]+(\.[0-9]+)?",
-    table="|".join([*TABLES, *LUO_TABLES, "luo2017_table4"]),
+    table="|".join([*TABLES, *LUO_TABLES, "luo2017_table4", "luo2017_weak"]),
     run=r"stage1|ttr\d+",
+    pool="weak_clean|weak_noisy",
     t_tr=r"\d+",
 
 
@@ -51,6 +52,11 @@ def get_input_parent(wildcards, input):
 def get_cache_input_dir(wildcards, input):
     """Folder of a rule's ``cache`` input (a split's decoded arrays)."""
     return str(Path(input.cache[0]).parent)
+
+
+def get_withheld_input_dir(wildcards, input):
+    """Folder of a rule's ``withheld`` input (a weak pool's masks and clean tags)."""
+    return str(Path(input.withheld[0]).parent)
 
 
 def get_output_parent(wildcards, output):
@@ -99,6 +105,9 @@ def get_dis_metrics(run, split):
 
 def get_table_metrics(wildcards):
     """The metrics behind one of the papers' tables (rows may share runs)."""
+    if wildcards.table == "luo2017_weak":  # inference on the weak pools, stage-1 models
+        return expand("results/dis_weak/stage1/seed{seed}/{pool}.json", seed=config["seeds"],
+                      pool=("weak_clean", "weak_noisy"))
     if wildcards.table == "luo2017_table4":  # cost of the most-inference model, every seed
         return get_dis_metrics(f"ttr{max(config['dis']['t_tr'])}", "test")
     if wildcards.table in LUO_TABLES:
@@ -154,7 +163,7 @@ def get_training_logs(wildcards):
 
 def get_final_outputs():
     return [
-        *expand("results/tables/{table}.csv", table=sorted([*TABLES, *LUO_TABLES, "luo2017_table4"])),
+        *expand("results/tables/{table}.csv", table=sorted([*TABLES, *LUO_TABLES, "luo2017_table4", "luo2017_weak"])),
         "results/tables/sun2018_figure4.csv",
         "results/figures/sun2018_figure4.png",
         "results/tables/sun2018_section3.csv",

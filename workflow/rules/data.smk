@@ -31,3 +31,26 @@ rule cache_split:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.data.voc --root {params.root} --split {wildcards.split} --out {params.out} > {log} 2>&1"
+
+
+rule cache_withheld:
+    input:
+        get_dataset_marker,
+    output:
+        multiext(f"{DATA_ROOT}/cache/{{split}}_withheld/", "images.npy", "masks.npy", "index.npz"),
+    log:
+        "logs/data/cache_{split}_withheld.log",
+    benchmark:
+        "benchmarks/data/cache_{split}_withheld.tsv"
+    params:
+        root=get_input_parent,
+        out=get_output_parent,
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.data.voc --root {params.root} --split {wildcards.split} --out {params.out} --withheld"
+        " > {log} 2>&1"
+
+
+# a weak pool's analysis cache is not a split of its own name
+ruleorder: cache_withheld > cache_split

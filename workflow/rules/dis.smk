@@ -78,3 +78,32 @@ rule evaluate_dis:
         "python -m tagseg.evaluate_dis --model {input.model} --cache {params.cache} --out {output}"
         " --t-ts {params.t_ts} --step-size {params.step_size} --batch-size {params.batch_size}"
         " --device {params.device} --threads {threads} > {log} 2>&1"
+
+
+rule evaluate_dis_weak_inference:
+    input:
+        cache=get_cache_files("{pool}"),
+        withheld=multiext(f"{DATA_ROOT}/cache/{{pool}}_withheld/", "images.npy", "masks.npy", "index.npz"),
+        model="results/dis/stage1/seed{seed}/model.pt",
+    output:
+        "results/dis_weak/stage1/seed{seed}/{pool}.json",
+    log:
+        "logs/evaluate_dis/stage1_seed{seed}_{pool}_inference.log",
+    benchmark:
+        "benchmarks/evaluate_dis/stage1_seed{seed}_{pool}_inference.tsv"
+    params:
+        cache=get_cache_input_dir,
+        withheld=get_withheld_input_dir,
+        steps=" ".join(map(str, config["dis"]["t_tr"])),
+        step_size=config["dis"].get("step_size", 0.5),
+        batch_size=config["eval"].get("batch_size", 16),
+        device=config["resources"].get("device", "auto"),
+    threads: config["resources"].get("eval_threads", 1)
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.evaluate_dis --model {input.model} --cache {params.cache} --withheld-cache {params.withheld}"
+        " --t-ts {params.steps} --step-size {params.step_size} --batch-size {params.batch_size}"
+        " --out {output} --device {params.device} --threads {threads} > {log} 2>&1"

@@ -142,8 +142,8 @@ def read_image(voc: Path, image_id: str) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def read_mask(voc: Path, image_id: str) -> np.ndarray:
-    path = voc / "SegmentationClass" / f"{image_id}.png"
+def read_mask(voc: Path, image_id: str, folder: str = "SegmentationClass") -> np.ndarray:
+    path = voc / folder / f"{image_id}.png"
     with Image.open(path) as image:
         if image.mode != "P":
             raise ValueError(f"{path}: expected a P-mode (palette) PNG of class indices, got mode {image.mode}")
@@ -163,17 +163,25 @@ def image_size(voc: Path, image_id: str) -> tuple[int, int]:
         return image.height, image.width
 
 
-def build_cache(root: str | os.PathLike, split: str, out_dir: str | os.PathLike) -> None:
+def build_cache(
+    root: str | os.PathLike, split: str, out_dir: str | os.PathLike, *, withheld: bool = False
+) -> None:
     """Decode every image (and mask, for pixel-labelled splits) of ``split`` once into ``out_dir``.
 
     The arrays are filled in place on disk (a VOC-sized split never has to fit in memory). Tags
     come from the split's tag files where they exist, else from the masks. Files are written under
     temporary names and renamed last, so a failed run leaves nothing that looks complete.
+    ``withheld`` caches a weak pool for analysis only: its withheld masks
+    (``SegmentationClassWithheld``) and its clean tags (``<class>_<split>_truth.txt`` where the
+    tags are noisy, else the split's own).
     """
     voc = voc_dir(root)
     ids = read_ids(voc, split)
-    with_masks = has_masks(voc, split)
-    tags = read_tags(voc, split, ids)
+    with_masks = withheld or has_masks(voc, split)
+    mask_folder = "SegmentationClassWithheld" if withheld else "SegmentationClass"
+    tags = read_tags(voc, f"{split}_truth", ids) if withheld else None
+    if tags is None:
+        tags = read_tags(voc, split, ids)
     if tags is None and not with_masks:
         raise FileNotFoundError(f"{voc}/ImageSets/Main: split '{split}' has neither masks nor tag files")
     shapes = np.asarray([image_size(voc, image_id) for image_id in ids], dtype=np.int64).reshape(-1, 2)
@@ -191,9 +199,9 @@ def build_cache(root: str | os.PathLike, split: str, out_dir: str | os.PathLike)
     for i, image_id in enumerate(ids):
         images[3 * offsets[i] : 3 * offsets[i + 1]] = read_image(voc, image_id).reshape(-1)
         if with_masks:
-            mask = read_mask(voc, image_id)
+            mask = read_mask(voc, image_id, mask_folder)
             if mask.shape != tuple(shapes[i]):
-                raise ValueError(f"{voc}/SegmentationClass/{image_id}.png: size {mask.shape} != image {tuple(shapes[i])}")
+                raise ValueError(f"{voc}/{mask_folder}/{image_id}.png: size {mask.shape} != image {tuple(shapes[i])}")
             masks[offsets[i] : offsets[i + 1]] = mask.reshape(-1)
             mask_tags.append(tags_from_mask(mask))
     images.flush()
@@ -258,9 +266,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", required=True, help="folder holding VOCdevkit/VOC2012")
     parser.add_argument("--split", required=True, help="split name, e.g. train, val, weak_noisy")
     parser.add_argument("--out", required=True, help="cache folder to write images.npy, masks.npy, index.npz into")
+    parser.add_argument("--withheld", action="store_true",
+                        help="a weak pool for analysis: its withheld masks and clean (_truth) tags")  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        build_cache(args.root, args.split, args.out)
+        build_cache(args.root, args.split, args.out, withheld=args.withheld)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
