@@ -110,7 +110,7 @@ def test_smoke_dag_end_to_end(tmp_path):
     assert figure4.loc[0, "mIoU"] == pytest.approx(figure4.loc[0, "baseline_mIoU"], abs=1e-3)  # tau = 0
     section3 = pd.read_csv(tables / "sun2018_section3.csv")
     assert section3.loc[0, "removed_nats"] == 0 and section3.loc[0, "lost_nats"] == 0
-    for figure in ("sun2018_figure3", "sun2018_figure4", "sun2018_section3", "training_curves", "luo2017_grid"):
+    for figure in ("sun2018_figure3", "sun2018_figure4", "sun2018_section3", "training_curves", "luo2017_grid", "luo2017_figure5"):
         assert (workdir / "results" / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG"
 
     metrics = json.loads((workdir / "results/metrics/fcn32s/base/seed0/test.json").read_text())

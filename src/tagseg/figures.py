@@ -203,6 +203,52 @@ def plot_dis_grid(table: pd.DataFrame, out: Path) -> None:
     _save(fig, out)
 
 
+FIGURE5_SETUPS = ((0, 0), (5, 0), (10, 10), (30, 30))  # luo2017 Fig. 5's columns: (t_tr, t_ts)
+
+
+def dis_examples(cache, models: dict[int, Path], step_size: float, n_images: int, out: Path) -> None:
+    """luo2017 Figure 5: input, the downsampled image DIS reconstructs, predictions at (t_tr, t_ts) =
+    (0, 0), (5, 0), (10, 10), (30, 30) where those models exist, ground truth; one row per image."""
+    from tagseg.data.transforms import denormalize, eval_preset, to_tensors
+    from tagseg.data.voc import CachedSplit, voc_palette
+    from tagseg.dis import infer_latents
+    from tagseg.models.dis import downsample_image
+    from tagseg.train_dis import load_dis
+
+    split = CachedSplit(cache)
+    device = torch.device("cpu")
+    setups = [(t_tr, t_ts) for t_tr, t_ts in FIGURE5_SETUPS if t_tr in models]
+    if not setups:
+        raise ValueError(f"dis_examples: no model for any t_tr of {[s[0] for s in FIGURE5_SETUPS]}")
+    nets = {t_tr: load_dis(models[t_tr], device)[0] for t_tr, _ in setups}
+    palette = np.array(voc_palette(), dtype=np.uint8).reshape(-1, 3)
+    rows = range(min(n_images, len(split)))
+    columns = ["input", "downsampled", *[f"t_tr={a}, t_ts={b}" for a, b in setups], "ground truth"]
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.3 * len(columns), 1.4 * len(rows)), squeeze=False)
+    for r, i in enumerate(rows):
+        sample = split[i]
+        image, _ = eval_preset()(*to_tensors(sample.image, sample.mask))
+        pictures = [sample.image]
+        for t_tr, t_ts in setups:
+            net = nets[t_tr]
+            with torch.no_grad():
+                u1, v1 = net.features(image[None])
+            if len(pictures) == 1:
+                small = downsample_image(image[None], u1.shape[2:])[0]
+                pictures.append(denormalize(small).clamp(0, 1).permute(1, 2, 0).numpy())
+            readout = infer_latents(net, u1, v1, image[None], steps=t_ts, step_size=step_size)[t_ts]
+            logits = torch.nn.functional.interpolate(readout.labelmap, size=sample.mask.shape, mode="bilinear")
+            pictures.append(palette[logits.argmax(1)[0].numpy()])
+        pictures.append(palette[sample.mask])
+        for c, picture in enumerate(pictures):
+            axes[r, c].imshow(picture, interpolation="nearest")
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+    for c, name in enumerate(columns):
+        axes[0, c].set_title(name, fontsize=6)
+    _save(fig, out)
+
+
 def _save(fig: plt.Figure, out: Path) -> None:
     """Write a figure under a temporary name, then rename: a failed run leaves no complete-looking file."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -247,8 +293,19 @@ def main(argv: list[str] | None = None) -> int:
     grid.add_argument("--evaluations", nargs="+", type=Path, required=True, help="tagseg.evaluate_dis JSON files")
     grid.add_argument("--csv", type=Path, required=True, help="CSV to write")
     grid.add_argument("--png", type=Path, required=True, help="figure to write")
+    examples = commands.add_parser("dis_examples", help="luo2017 Figure 5: predictions at several (t_tr, t_ts)")
+    examples.add_argument("--cache", required=True, help="cached pixel-labelled split")
+    examples.add_argument("--model", nargs=2, action="append", metavar=("T_TR", "MODEL"), required=True,
+                          help="a stage-2 model.pt and its t_tr (repeat)")  # fmt: skip
+    examples.add_argument("--step-size", type=float, default=0.5, help="inference step on u1 and v1")
+    examples.add_argument("--images", type=int, default=6, help="the split's first N images")
+    examples.add_argument("--png", type=Path, required=True, help="figure to write")
     args = parser.parse_args(argv)
     try:
+        if args.command == "dis_examples":
+            models = {int(t_tr): Path(path) for t_tr, path in args.model}
+            dis_examples(args.cache, models, args.step_size, args.images, args.png)
+            return 0
         if args.command == "dis_grid":
             table = dis_grid_table(_load(args.evaluations))
             _write_csv(table, args.csv)

@@ -126,6 +126,19 @@ def get_dis_grid_metrics(wildcards):
     return [path for t_tr in config["dis"]["t_tr"] for path in get_dis_metrics(f"ttr{t_tr}", "test")]
 
 
+FIGURE5_T_TR = [t_tr for t_tr in (0, 5, 10, 30) if t_tr in config["dis"]["t_tr"]]  # luo2017 Fig. 5's models
+
+
+def get_figure5_models(wildcards):
+    """The first seed's stage-2 model of each t_tr luo2017's Figure 5 shows."""
+    seed = config["seeds"][0]
+    return {f"ttr{t_tr}": f"results/dis/ttr{t_tr}/seed{seed}/model.pt" for t_tr in FIGURE5_T_TR}
+
+
+def get_figure5_flags(wildcards, input):
+    return " ".join(f"--model {t_tr} {input[f'ttr{t_tr}']}" for t_tr in FIGURE5_T_TR)
+
+
 def get_dis_flags(wildcards):
     """DIS training settings (config: dis, less its grids; resources.device) as command-line flags."""
     settings = {key: value for key, value in config["dis"].items() if key not in ("t_tr", "t_ts")}
@@ -172,5 +185,6 @@ def get_final_outputs():
         "results/figures/training_curves.png",
         "results/tables/luo2017_grid.csv",
         "results/figures/luo2017_grid.png",
+        "results/figures/luo2017_figure5.png",
         *get_classifier_probabilities(),
     ]

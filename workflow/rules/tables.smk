@@ -87,3 +87,22 @@ rule luo2017_grid:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.figures dis_grid --evaluations {input} --csv {output.csv} --png {output.png} > {log} 2>&1"
+
+
+rule luo2017_figure5:
+    input:
+        unpack(get_figure5_models),
+        cache=get_cache_files("test"),
+    output:
+        report("results/figures/luo2017_figure5.png", caption="../report/luo2017_figure5.rst", category="luo2017"),
+    log:
+        "logs/figures/luo2017_figure5.log",
+    params:
+        cache=get_cache_input_dir,
+        models=get_figure5_flags,
+        step_size=config["dis"].get("step_size", 0.5),
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.figures dis_examples --cache {params.cache} {params.models} --step-size {params.step_size}"
+        " --png {output} > {log} 2>&1"
