@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tagseg.dis import inference_objective, infer_latents
-from tagseg.models.dis import DISConfig, DualNet, count_parameters, map_loss, refine
+from tagseg.models.dis import DISConfig, DualNet, count_parameters, image_loss, map_loss, refine
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +101,18 @@ def test_refinement_removes_classes_the_tags_rule_out():
     log_probabilities = refine(u3, v3)
     assert log_probabilities.exp().sum(1).allclose(torch.ones(1, 1, 1))
     assert log_probabilities.argmax(1).item() != 2
+
+
+def test_image_loss_forms_differ_only_in_scale():
+    """Caffe's summed Euclidean loss is the per-element mean times half the element count per image:
+    the two forms give the same direction, only L_img's weight beside L_map and L_tag changes."""
+    z3 = torch.randn(2, 3, 4, 4, generator=torch.Generator().manual_seed(3))
+    images = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(4))
+    target = torch.nn.functional.adaptive_avg_pool2d(images, 4)
+    assert image_loss(z3, images, "sum").item() == pytest.approx(0.5 * ((z3 - target) ** 2).sum().item() / 2)
+    assert image_loss(z3, images, "sum").item() == pytest.approx(image_loss(z3, images, "mean").item() * 3 * 16 / 2)
+    with pytest.raises(ValueError, match="dis.image_loss"):
+        image_loss(z3, images, "max")
 
 
 def _batch():

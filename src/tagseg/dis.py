@@ -102,12 +102,14 @@ def stage1_parameters(net: DualNet, step: str) -> list[torch.nn.Parameter]:
     raise ValueError(f"dis.stage1 step: expected one of {', '.join(STAGE1_STEPS)}, got {step!r}")
 
 
-def supervised_losses(outputs: DualOutputs, images: torch.Tensor, masks: torch.Tensor, tags: torch.Tensor) -> dict:
+def supervised_losses(
+    outputs: DualOutputs, images: torch.Tensor, masks: torch.Tensor, tags: torch.Tensor, image_reduction: str = "mean"
+) -> dict:
     """L_map (u3's softmax, upsampled to the masks), L_img and L_tag of fully labelled images, as Section 3
     names them: each loss on its own subnet's output; the refinement by v3 is for prediction."""
     return {
         "loss_map": map_loss(torch.log_softmax(outputs.u3.float(), dim=1), masks),
-        "loss_img": image_loss(outputs.z3, images),
+        "loss_img": image_loss(outputs.z3, images, image_reduction),
         "loss_tag": tag_loss(outputs.v3, tags),
     }
 
@@ -120,9 +122,18 @@ STAGE1_LOSSES = {
 
 
 def stage1_iteration(
-    net: DualNet, images: torch.Tensor, masks: torch.Tensor, tags: torch.Tensor, optimizer: torch.optim.Optimizer, step: str
+    net: DualNet,
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    tags: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    step: str,
+    image_reduction: str = "mean",
 ) -> dict[str, float]:
     """One update of the fully supervised stage; ``optimizer`` holds :func:`stage1_parameters` of ``step``.
+
+    ``image_reduction`` is L_img's form in training (:func:`tagseg.models.dis.image_loss`); inference
+    always uses the summed form, the scale ``step_size`` is set for.
 
     In the reconstruction step the backbone and subnet-1 run without gradients (frozen, batch-norm
     statistics included), so only subnet-2 can change.
@@ -133,9 +144,9 @@ def stage1_iteration(
             net.eval()
             u3 = net.heads(*net.features(images)).u3
             net.train(was_training)
-        losses = {"loss_img": image_loss(net.reconstruction(torch.softmax(u3, dim=1)), images)}
+        losses = {"loss_img": image_loss(net.reconstruction(torch.softmax(u3, dim=1)), images, image_reduction)}
     else:
-        losses = supervised_losses(net(images), images, masks, tags)
+        losses = supervised_losses(net(images), images, masks, tags, image_reduction)
     total = sum(losses[name] for name in STAGE1_LOSSES[step])
     optimizer.zero_grad(set_to_none=True)
     total.backward()
@@ -156,6 +167,7 @@ def stage2_iteration(
     *,
     t_tr: int,
     step_size: float,
+    image_reduction: str = "mean",
 ) -> dict[str, float]:
     """One update of the semi-supervised stage (Section 3.1, Eq. 1).
 
@@ -174,10 +186,10 @@ def stage2_iteration(
     pseudo_tags = torch.sigmoid(inferred.outputs.v3).detach()  # (B, 21): clean tags T^w-hat
 
     images, masks, tags = full
-    losses = supervised_losses(net(images), images, masks, tags)
+    losses = supervised_losses(net(images), images, masks, tags, image_reduction)
     weak_out = net(weak_images)
     losses["loss_map_weak"] = soft_cross_entropy(torch.log_softmax(weak_out.u3.float(), dim=1), pseudo_map)
-    losses["loss_img_weak"] = image_loss(weak_out.z3, weak_images)
+    losses["loss_img_weak"] = image_loss(weak_out.z3, weak_images, image_reduction)
     losses["loss_tag_weak"] = tag_loss(weak_out.v3, pseudo_tags)
     optimizer.zero_grad(set_to_none=True)
     sum(losses.values()).backward()

@@ -45,6 +45,7 @@ class DISTrainConfig(TrainingSettings):
     t_tr: int = 0  # stage 2: inference steps per weak image in training
     step_size: float = 0.5  # gradient step on u1 and v1 in inference (REPRODUCTION.md L-entries)
     weak_batch_size: int = 8  # stage 2: weak images per step, beside batch_size pixel-labelled ones
+    image_loss: Literal["mean", "sum"] = "mean"  # L_img in training: per element, or summed as Caffe's (L4)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -55,6 +56,8 @@ class DISTrainConfig(TrainingSettings):
             raise ValueError(f"dis.stage1_steps: expected three non-negative counts, got {self.stage1_steps}")
         if self.t_tr < 0 or self.step_size <= 0 or self.weak_batch_size < 1:
             raise ValueError("dis.t_tr, dis.step_size, dis.weak_batch_size: expected >= 0, > 0 and >= 1")
+        if self.image_loss not in ("mean", "sum"):
+            raise ValueError(f"dis.image_loss: expected 'mean' or 'sum', got {self.image_loss!r}")
 
     @property
     def total_iterations(self) -> int:
@@ -123,10 +126,11 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
         if config.stage == "stage1":
             images, masks, tags = batch
             phase = stage1_step_at(config, current["iteration"])
-            return stage1_iteration(net, images, masks, label_vector(tags), optimizer, phase)
+            return stage1_iteration(net, images, masks, label_vector(tags), optimizer, phase, config.image_loss)
         images, masks, tags, weak_images, _, weak_tags = batch
         return stage2_iteration(net, (images, masks, label_vector(tags)), (weak_images, label_vector(weak_tags)),
-                                optimizer, t_tr=config.t_tr, step_size=config.step_size)  # fmt: skip
+                                optimizer, t_tr=config.t_tr, step_size=config.step_size,
+                                image_reduction=config.image_loss)  # fmt: skip
 
     settings = asdict(config)
     if config.stage == "stage2":

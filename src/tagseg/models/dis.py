@@ -148,10 +148,19 @@ def downsample_image(images: torch.Tensor, size: tuple[int, int]) -> torch.Tenso
     return F.adaptive_avg_pool2d(images, size)
 
 
-def image_loss(z3: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
-    """L_img, Euclidean: half the squared error summed over pixels and channels, averaged over images."""
+def image_loss(z3: torch.Tensor, images: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
+    """L_img, Euclidean, against the image area-averaged to z3's size.
+
+    ``sum``: half the squared error summed over pixels and channels, averaged over images (Caffe's
+    EuclideanLoss; its scale grows with the feature map, 3 x 45 x 45 terms at 321 px). ``mean``: the
+    squared error averaged over every element, on the scale of L_map and L_tag (REPRODUCTION.md L4).
+    """
     target = downsample_image(images, z3.shape[2:])
-    return 0.5 * (z3.float() - target.float()).pow(2).sum() / len(z3)
+    if reduction == "mean":
+        return F.mse_loss(z3.float(), target.float())
+    if reduction == "sum":
+        return 0.5 * (z3.float() - target.float()).pow(2).sum() / len(z3)
+    raise ValueError(f"dis.image_loss: expected 'mean' or 'sum', got {reduction!r}")
 
 
 def tag_loss(v3: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
