@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from tagseg.claims import known_claims
 from tagseg.config import ConfigError, validate_config
 from tagseg.paper import LUO_TABLES, TABLES
 
@@ -105,12 +106,17 @@ def test_smoke_dag_end_to_end(tmp_path):
     table4 = pd.read_csv(tables / "luo2017_table4.csv")
     assert table4.loc[0, "params_M_paper"] == 45.5 and table4.loc[0, "ms_t_ts30"] > table4.loc[0, "ms_t_ts0"] > 0
 
+    # every claim the code knows has a row; one seed gives no interval, so no claim is decided
+    claims = pd.read_csv(tables / "claims.csv")
+    assert list(claims["id"]) == [claim.id for claim in known_claims([0, 5, 10, 30], [0, 10, 30])]
+    assert set(claims["verdict"]) == {"inconclusive"} and claims["effect"].notna().all()
+
     figure4 = pd.read_csv(tables / "sun2018_figure4.csv")
     assert len(figure4) == 21 and figure4["tau"].iloc[[0, -1]].tolist() == [0.0, 1.0]
     assert figure4.loc[0, "mIoU"] == pytest.approx(figure4.loc[0, "baseline_mIoU"], abs=1e-3)  # tau = 0
     section3 = pd.read_csv(tables / "sun2018_section3.csv")
     assert section3.loc[0, "removed_nats"] == 0 and section3.loc[0, "lost_nats"] == 0
-    for figure in ("sun2018_figure3", "sun2018_figure4", "sun2018_section3", "training_curves", "luo2017_grid", "luo2017_figure5"):
+    for figure in ("sun2018_figure3", "sun2018_figure4", "sun2018_section3", "training_curves", "luo2017_grid", "luo2017_figure5", "claims"):
         assert (workdir / "results" / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG"
 
     metrics = json.loads((workdir / "results/metrics/fcn32s/base/seed0/test.json").read_text())

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from snakemake.settings.types import DeploymentMethod
 
+from tagseg.claims import known_claims, required_files
 from tagseg.cli import to_flags
 from tagseg.config import validate_config
 from tagseg.data.synthetic import SPLITS
@@ -174,8 +175,20 @@ def get_training_logs(wildcards):
             for path in expand(f"results/models/{arch}/{variant}/seed{{seed}}/train_log.csv", seed=config["seeds"])]
 
 
+CLAIMS_MARGIN = config.get("claims", {}).get("margin", 1.0)
+
+
+def get_claims_inputs(wildcards):
+    """The result files every claim of tagseg.claims reads, for the configured seeds and grids."""
+    claims = known_claims(config["dis"]["t_tr"], config["dis"]["t_ts"], config["sun2018"]["tau"], CLAIMS_MARGIN)
+    return [str(path) for path in required_files(claims, Path("results"), config["seeds"], config["sun2018"]["tau"],
+                                                 config["dis"]["t_tr"], config["dis"]["t_ts"])]  # fmt: skip
+
+
 def get_final_outputs():
     return [
+        "results/tables/claims.csv",
+        "results/figures/claims.png",
         *expand("results/tables/{table}.csv", table=sorted([*TABLES, *LUO_TABLES, "luo2017_table4", "luo2017_weak"])),
         "results/tables/sun2018_figure4.csv",
         "results/figures/sun2018_figure4.png",

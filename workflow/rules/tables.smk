@@ -106,3 +106,25 @@ rule luo2017_figure5:
     shell:
         "python -m tagseg.figures dis_examples --cache {params.cache} {params.models} --step-size {params.step_size}"
         " --png {output} > {log} 2>&1"
+
+
+rule claims:
+    input:
+        get_claims_inputs,
+    output:
+        csv=report("results/tables/claims.csv", caption="../report/claims_table.rst", category="Claims"),
+        png=report("results/figures/claims.png", caption="../report/claims_figure.rst", category="Claims"),
+    log:
+        "logs/tables/claims.log",
+    params:
+        seeds=" ".join(map(str, config["seeds"])),
+        tau=config["sun2018"]["tau"],
+        t_tr=" ".join(map(str, config["dis"]["t_tr"])),
+        t_ts=" ".join(map(str, config["dis"]["t_ts"])),
+        margin=CLAIMS_MARGIN,
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.claims table --results results --seeds {params.seeds} --tau {params.tau}"
+        " --t-tr {params.t_tr} --t-ts {params.t_ts} --margin {params.margin}"
+        " --csv {output.csv} --png {output.png} > {log} 2>&1"
