@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 CLASSES = (
     "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
@@ -84,18 +84,24 @@ def write_tag_files(voc: Path, split: str, ids: list[str], tags: np.ndarray) -> 
 # --- reading ---------------------------------------------------------------------------------------
 
 
-def read_ids(voc: Path, split: str) -> list[str]:
-    """Ids of a split: ImageSets/Segmentation/<split>.txt if it exists, else ImageSets/Main/<split>.txt."""
+def split_list(voc: Path, split: str) -> Path:
+    """The list file of a split: ImageSets/Segmentation/<split>.txt if it exists, else ImageSets/Main/<split>.txt."""
     for kind in ("Segmentation", "Main"):
         path = voc / "ImageSets" / kind / f"{split}.txt"
         if path.exists():
-            ids = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
-            if not ids:
-                raise ValueError(f"{path}: split list is empty")
-            return ids
+            return path
     raise FileNotFoundError(
         f"{voc}/ImageSets: no split '{split}' (expected Segmentation/{split}.txt or Main/{split}.txt)"
     )
+
+
+def read_ids(voc: Path, split: str) -> list[str]:
+    """Ids of a split, from :func:`split_list`'s file; an empty list is an error."""
+    path = split_list(voc, split)
+    ids = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+    if not ids:
+        raise ValueError(f"{path}: split list is empty")
+    return ids
 
 
 def has_masks(voc: Path, split: str) -> bool:
@@ -136,18 +142,33 @@ def tags_from_mask(mask: np.ndarray) -> np.ndarray:
     return present[1:].astype(np.uint8)
 
 
+def _decode_error(path: Path, error: Exception) -> ValueError:
+    """PIL's error on a damaged file (unidentified, truncated, bad data) as one line naming the file."""
+    return ValueError(f"{path}: cannot be decoded ({type(error).__name__}: {error})")
+
+
 def read_image(voc: Path, image_id: str) -> np.ndarray:
     path = voc / "JPEGImages" / f"{image_id}.jpg"
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:  # PIL raises SyntaxError on a bad header
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise _decode_error(path, error) from None
 
 
 def read_mask(voc: Path, image_id: str, folder: str = "SegmentationClass") -> np.ndarray:
     path = voc / folder / f"{image_id}.png"
-    with Image.open(path) as image:
-        if image.mode != "P":
-            raise ValueError(f"{path}: expected a P-mode (palette) PNG of class indices, got mode {image.mode}")
-        mask = np.asarray(image)
+    try:
+        with Image.open(path) as image:
+            if image.mode != "P":
+                raise ValueError(f"{path}: expected a P-mode (palette) PNG of class indices, got mode {image.mode}")
+            mask = np.asarray(image)
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise _decode_error(path, error) from None
     bad = np.setdiff1d(np.unique(mask), [*range(NUM_CLASSES), IGNORE_INDEX])
     if bad.size:
         raise ValueError(f"{path}: labels {bad.tolist()} are neither classes 0-20 nor void 255")
@@ -159,8 +180,25 @@ def read_mask(voc: Path, image_id: str, folder: str = "SegmentationClass") -> np
 
 def image_size(voc: Path, image_id: str) -> tuple[int, int]:
     """(height, width) from the JPEG header, without decoding the image."""
-    with Image.open(voc / "JPEGImages" / f"{image_id}.jpg") as image:
-        return image.height, image.width
+    path = voc / "JPEGImages" / f"{image_id}.jpg"
+    try:
+        with Image.open(path) as image:
+            return image.height, image.width
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise _decode_error(path, error) from None
+
+
+def check_files(voc: Path, split: str, ids: list[str], mask_folder: str | None) -> None:
+    """Every id of a split has its image (and mask); else an error naming the list, the id and the file."""
+    for image_id in ids:
+        paths = [voc / "JPEGImages" / f"{image_id}.jpg"]
+        if mask_folder:
+            paths.append(voc / mask_folder / f"{image_id}.png")
+        for path in paths:
+            if not path.is_file():
+                raise FileNotFoundError(f"{split_list(voc, split)}: id '{image_id}' has no file {path}")
 
 
 def build_cache(
@@ -184,6 +222,7 @@ def build_cache(
         tags = read_tags(voc, split, ids)
     if tags is None and not with_masks:
         raise FileNotFoundError(f"{voc}/ImageSets/Main: split '{split}' has neither masks nor tag files")
+    check_files(voc, split, ids, mask_folder if with_masks else None)
     shapes = np.asarray([image_size(voc, image_id) for image_id in ids], dtype=np.int64).reshape(-1, 2)
     offsets = np.concatenate([[0], np.cumsum(shapes[:, 0] * shapes[:, 1])])
     n_pixels = int(offsets[-1])
@@ -191,6 +230,21 @@ def build_cache(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tmp = {name: out / f".{name}.tmp" for name in CACHE_FILES}
+    try:
+        _fill_cache(voc, ids, tags, shapes, offsets, n_pixels, with_masks, mask_folder, tmp)
+    except BaseException:
+        for path in tmp.values():  # a half-filled cache must not linger, even under a temporary name
+            path.unlink(missing_ok=True)
+        raise
+    for name in CACHE_FILES:
+        os.replace(tmp[name], out / name)
+
+
+def _fill_cache(
+    voc: Path, ids: list[str], tags: np.ndarray | None, shapes: np.ndarray, offsets: np.ndarray, n_pixels: int,
+    with_masks: bool, mask_folder: str, tmp: dict[str, Path],
+) -> None:
+    """Decode every image (and mask) of a split into the temporary cache files ``tmp``."""
     images = np.lib.format.open_memmap(tmp["images.npy"], mode="w+", dtype=np.uint8, shape=(3 * n_pixels,))
     masks = np.lib.format.open_memmap(
         tmp["masks.npy"], mode="w+", dtype=np.uint8, shape=(n_pixels if with_masks else 0,)
@@ -216,8 +270,6 @@ def build_cache(
             tags=tags if tags is not None else np.stack(mask_tags),
             has_masks=with_masks,
         )
-    for name in CACHE_FILES:
-        os.replace(tmp[name], out / name)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,179 @@
+"""Bad real-data input: each a one-line error naming the file, a non-zero exit, and nothing left that looks complete.
+
+Each case damages a tiny tree in the real formats (tests/voc_trees.py) and runs the command-line tool a
+rule would run: the split builder on the sources, or the cache builder on a built dataset.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tagseg.data import idw, sbd, splits, voc
+from tagseg.data.voc import write_ids, write_mask
+from tests.voc_trees import labelmap, make_idw, make_sources, write_sbd_mat
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    """Sources and a dataset built from them, copied afresh for each test to damage."""
+    root = tmp_path_factory.mktemp("pristine")
+    sources = make_sources(root / "resources")
+    splits.build(sources, root / "voc")
+    return root
+
+
+@pytest.fixture
+def tree(pristine, tmp_path) -> Path:
+    shutil.copytree(pristine, tmp_path / "t")
+    return tmp_path / "t"
+
+
+def _split_args(tree: Path, out: Path, *extra: str) -> list[str]:
+    resources = tree / "resources"
+    return ["--voc2012", str(resources / "VOCdevkit/VOC2012"), "--sbd", str(resources / "benchmark_RELEASE/dataset"),
+            "--seg11valid", str(resources / "seg11valid.txt"), "--out", str(out), *extra]  # fmt: skip
+
+
+def _fails(main, argv: list[str], capsys, *names: str) -> str:
+    """Run a CLI that must fail: exit 1, one line on stderr naming every one of ``names``."""
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err, err
+    for name in names:
+        assert name in err, err
+    return err
+
+
+def _build_fails(tree: Path, capsys, *names: str, extra: tuple[str, ...] = ()) -> str:
+    out = tree / "fresh"
+    err = _fails(splits.main, _split_args(tree, out, *extra), capsys, *names)
+    assert not (out / "dataset.json").exists() and not (out / "VOCdevkit").exists() and not (out / ".staging").exists()
+    return err
+
+
+def _cache_fails(tree: Path, split: str, capsys, *names: str) -> None:
+    out = tree / "cache" / split
+    _fails(voc.main, ["--root", str(tree / "voc"), "--split", split, "--out", str(out)], capsys, *names)
+    assert not out.exists() or not any(out.iterdir())  # not even a temporary file
+
+
+VOC12 = Path("resources/VOCdevkit/VOC2012")
+SBD = Path("resources/benchmark_RELEASE/dataset")
+BUILT = Path("voc/VOCdevkit/VOC2012")
+
+
+def test_the_pristine_tree_builds_and_caches(tree, capsys):
+    assert splits.main(_split_args(tree, tree / "fresh")) == 0
+    assert voc.main(["--root", str(tree / "fresh"), "--split", "trainaug", "--out", str(tree / "c")]) == 0
+
+
+def test_corrupt_jpeg(tree, capsys):
+    # not an image at all: found while building the splits
+    (tree / VOC12 / "JPEGImages/2008_000002.jpg").write_bytes(b"this is no JPEG")
+    _build_fails(tree, capsys, "2008_000002.jpg")
+    # a valid header, truncated data: found when the cache decodes it
+    path = tree / BUILT / "JPEGImages/2007_000002.jpg"
+    data = path.read_bytes()
+    path.unlink()  # a hard link into the sources: replace, do not write through
+    path.write_bytes(data[: len(data) // 2])
+    _cache_fails(tree, "train", capsys, "2007_000002.jpg", "cannot be decoded")
+
+
+def test_mask_values_outside_the_classes(tree, capsys):
+    bad = labelmap("2007_000004", "voc")
+    bad[5, 5] = 21
+    write_mask(tree / VOC12 / "SegmentationClass/2007_000004.png", bad)
+    _build_fails(tree, capsys, "2007_000004.png", "[21]")
+    bad = labelmap("2008_000003", "sbd")
+    bad[0, 0] = 40
+    write_sbd_mat(tree / SBD / "cls/2008_000003.mat", bad)
+    (tree / VOC12 / "SegmentationClass/2007_000004.png").unlink()
+    shutil.copy(tree / BUILT / "SegmentationClass/2007_000004.png", tree / VOC12 / "SegmentationClass/2007_000004.png")
+    _build_fails(tree, capsys, "2008_000003.mat", "[40]")
+    target = tree / BUILT / "SegmentationClass/2007_000103.png"
+    target.unlink()
+    write_mask(target, np.full(labelmap("2007_000103", "voc").shape, 200, dtype=np.uint8))
+    _cache_fails(tree, "test", capsys, "2007_000103.png", "[200]")
+
+
+def test_image_and_mask_sizes_differ(tree, capsys):
+    write_mask(tree / VOC12 / "SegmentationClass/2007_000102.png", np.zeros((5, 5), dtype=np.uint8))
+    _build_fails(tree, capsys, "2007_000102.png", "(5, 5)")
+    shutil.copy(tree / BUILT / "SegmentationClass/2007_000102.png", tree / VOC12 / "SegmentationClass/2007_000102.png")
+    write_sbd_mat(tree / SBD / "cls/2008_000005.mat", np.zeros((7, 7), dtype=np.uint8))
+    _build_fails(tree, capsys, "2008_000005.mat", "(7, 7)")
+    target = tree / BUILT / "SegmentationClass/2007_000001.png"
+    target.unlink()
+    write_mask(target, np.zeros((3, 4), dtype=np.uint8))
+    _cache_fails(tree, "train", capsys, "2007_000001.png", "(3, 4)")
+
+
+def test_id_in_a_split_list_with_no_file(tree, capsys):
+    lists = tree / VOC12 / "ImageSets/Segmentation"
+    write_ids(lists / "train.txt", [*(lists / "train.txt").read_text().split(), "2012_999999"])
+    _build_fails(tree, capsys, "train.txt", "'2012_999999'", "2012_999999.jpg")
+    write_ids(lists / "train.txt", (lists / "train.txt").read_text().split()[:-1])
+    (tree / SBD / "cls/2008_000004.mat").unlink()
+    _build_fails(tree, capsys, "benchmark_RELEASE/dataset/train.txt", "'2008_000004'", "2008_000004.mat")
+    (tree / BUILT / "SegmentationClass/2007_000101.png").unlink()
+    _cache_fails(tree, "val", capsys, "ImageSets/Segmentation/val.txt", "'2007_000101'", "2007_000101.png")
+
+
+@pytest.mark.parametrize("listed", ["VOC12 val", "SBD train", "seg11valid"])
+def test_empty_split(tree, capsys, listed):
+    path = {"VOC12 val": tree / VOC12 / "ImageSets/Segmentation/val.txt", "SBD train": tree / SBD / "train.txt",
+            "seg11valid": tree / "resources/seg11valid.txt"}[listed]  # fmt: skip
+    path.write_text("\n")
+    _build_fails(tree, capsys, str(path), "split list is empty")
+
+
+def test_a_split_that_would_be_empty(tree, capsys):
+    # every trainaug image is in VOC12 train: no weak pool is left
+    lists = tree / VOC12 / "ImageSets/Segmentation"
+    write_ids(tree / SBD / "train.txt", ["2007_000001"])
+    write_ids(tree / SBD / "val.txt", ["2007_000002"])
+    _build_fails(tree, capsys, str(lists), "'weak_clean' would be empty")
+
+
+def test_empty_split_list_of_a_built_dataset(tree, capsys):
+    (tree / BUILT / "ImageSets/Main/weak_clean.txt").write_text("")
+    _cache_fails(tree, "weak_clean", capsys, "weak_clean.txt", "split list is empty")
+
+
+def test_mat_without_gtcls(tree, capsys):
+    write_sbd_mat(tree / SBD / "cls/2008_000001.mat", labelmap("2008_000001", "sbd"), variable="GTinst")
+    _build_fails(tree, capsys, "2008_000001.mat", "no 'GTcls' struct", "GTinst")
+    _fails(sbd.main, ["--sbd", str(tree / SBD), "--split", "train", "--out", str(tree / "png")], capsys,
+           "2008_000001.mat", "GTcls")  # fmt: skip
+    assert not list((tree / "png").glob("*2008_000001*"))
+    (tree / SBD / "cls/2008_000001.mat").write_bytes(b"MATLAB 5.0 MAT-file, but not really")
+    _build_fails(tree, capsys, "2008_000001.mat", "not a readable MATLAB file")
+
+
+def test_wrong_tag_file_format(tree, capsys):
+    # VOC's own tag files: "<id> 1|-1|0"
+    tags = tree / BUILT / "ImageSets/Main/dog_weak_clean.txt"
+    tags.write_text(tags.read_text().replace(" -1", " no", 1))
+    _cache_fails(tree, "weak_clean", capsys, "dog_weak_clean.txt:1", "expected '<id> 1|-1|0'")
+    # IDW's tag file: "<id> <class> ..." with VOC class names
+    root = make_idw(tree / "idw")
+    (root / "tags.txt").write_text("web_001,person,horse\nweb_002 dog\n")
+    _fails(idw.main, ["--root", str(root)], capsys, "tags.txt:1", "expected '<id> <class> ...'")
+    (root / "tags.txt").write_text("web_001 person\nweb_002 Dog\n")
+    _build_fails(tree, capsys, "tags.txt:2", "'Dog'", extra=("--idw", str(root)))
+    (root / "tags.txt").write_text("web_001 person\nweb_001 dog\n")
+    _fails(idw.main, ["--root", str(root)], capsys, "tags.txt:2", "listed again")
+    (root / "tags.txt").write_text("# nothing\n")
+    _fails(idw.main, ["--root", str(root)], capsys, "tags.txt", "no images listed")
+
+
+def test_idw_image_missing(tree, capsys):
+    root = make_idw(tree / "idw")
+    (root / "images/web_002.jpg").unlink()
+    _build_fails(tree, capsys, "tags.txt", "'web_002'", "web_002.jpg", extra=("--idw", str(root)))
+    assert idw.main(["--root", str(make_idw(tree / "idw2"))]) == 0
+    assert "3 weak images" in capsys.readouterr().out
