@@ -149,10 +149,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", required=True, choices=sorted([*TABLES, *LUO_TABLES, "luo2017_table4", "luo2017_weak"]),
                         help="which paper table")  # fmt: skip
     parser.add_argument("--out", required=True, help="CSV to write")
-    parser.add_argument("metrics", nargs="+", type=Path, help="metrics JSON files from tagseg.evaluate")
+    parser.add_argument("--not-run", metavar="REASON",
+                        help="write the paper's rows with our cells empty and this reason in a note column"
+                             " (a table whose data is not supplied, e.g. 'IDW not supplied')")  # fmt: skip
+    parser.add_argument("metrics", nargs="*", type=Path, help="metrics JSON files from tagseg.evaluate")
     args = parser.parse_args(argv)
     try:
-        if args.table in TABLES:
+        if args.not_run and args.metrics:
+            raise ValueError(f"{args.table}: --not-run takes no metrics files")
+        if not args.not_run and not args.metrics:
+            raise ValueError(f"{args.table}: no metrics files given")
+        if args.not_run:
+            frame = build_dis_table(args.table, []) if args.table in LUO_TABLES else build_table(args.table, [])
+            frame["note"] = f"not run: {args.not_run}"
+        elif args.table in TABLES:
             frame = build_table(args.table, args.metrics)
         elif args.table in LUO_TABLES:
             frame = build_dis_table(args.table, args.metrics)
