@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 import tagseg
+from tagseg import gpu_pool
 
 
 def seed_everything(seed: int) -> None:
@@ -40,7 +41,9 @@ CHANNELS_LAST = torch.channels_last
 
 
 def setup(seed: int, threads: int, device: str) -> torch.device:
-    """Seed everything, give torch the threads the rule was given, pick the device."""
+    """Claim a GPU of this job's own (gpu_pool), seed everything, give torch the rule's threads, pick the device."""
+    if not torch.cuda.is_initialized():  # CUDA reads CUDA_VISIBLE_DEVICES once, when it starts
+        gpu_pool.claim_device(device)
     seed_everything(seed)
     torch.set_num_threads(max(1, threads))
     return select_device(device)
