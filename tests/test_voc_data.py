@@ -177,3 +177,61 @@ def test_idw_image_missing(tree, capsys):
     _build_fails(tree, capsys, "tags.txt", "'web_002'", "web_002.jpg", extra=("--idw", str(root)))
     assert idw.main(["--root", str(make_idw(tree / "idw2"))]) == 0
     assert "3 weak images" in capsys.readouterr().out
+
+
+# --- the voc scale in the workflow --------------------------------------------------------------
+
+
+def test_voc_config_plans_the_whole_dag_without_data(tmp_path):
+    """snakemake -n with configs/voc.yaml: every job planned from the downloads on, nothing read or written."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    for name in ("Snakefile", "config.yaml", "configs", "workflow", "envs"):
+        (shutil.copytree if (root / name).is_dir() else shutil.copy)(root / name, tmp_path / name)
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--configfile", "configs/voc.yaml"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    jobs = dict(line.split() for line in result.stdout.split("Job stats:")[1].split("total")[0].splitlines()[3:] if line.strip())
+    assert {"download_archive", "extract_archive", "download_seg11valid", "build_voc_splits"} <= set(jobs)
+    assert "generate_synthetic" not in jobs and "export_voc12_test_sun2018" not in jobs  # no test tar given
+    assert jobs["cache_split"] == "5" and jobs["cache_withheld"] == "1"  # no IDW: no noisy pool, no noisy test
+    assert jobs["train_fcn"] == "24" and jobs["train_dis_stage2"] == "12"  # every paper run, 3 seeds
+    assert "--train-cache data/voc/cache/trainaug" in _job(result.stdout, "train_fcn")
+    assert "--train-cache data/voc/cache/train " in _job(result.stdout, "train_dis_stage2")
+    assert "--weak-cache data/voc/cache/weak_clean --out-dir" in _job(result.stdout, "train_dis_stage2")
+    assert "--not-run 'IDW not supplied'" in _job(result.stdout, "paper_table", "luo2017_table5")
+    assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
+
+
+def _job(stdout: str, rule: str, wildcard: str = "") -> str:
+    """The printed shell command of the first planned job of ``rule`` (with ``wildcard`` in its block)."""
+    blocks = [b for b in stdout.split("\nrule ")[1:] if b.startswith(f"{rule}:") and wildcard in b]
+    assert blocks, f"no {rule} job planned"
+    return blocks[0]
+
+
+def test_table5_says_not_run_without_idw(tmp_path):
+    import pandas as pd
+
+    from tagseg import tables
+
+    out = tmp_path / "luo2017_table5.csv"
+    assert tables.main(["--table", "luo2017_table5", "--not-run", "IDW not supplied", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert (table["note"] == "not run: IDW not supplied").all() and table["mIoU"].isna().all()
+    assert table["mIoU_paper"].iloc[0] == 51.6 and (table["seeds"] == 0).all()
+
+
+def test_dataset_splits_per_source(tmp_path):
+    from tagseg.data.splits import dataset_splits
+
+    voc = dataset_splits("voc")
+    assert (voc.sun2018_train, voc.luo2017_train, voc.weak_pools) == ("trainaug", "train", ("weak_clean",))
+    assert voc.missing == {"weak_noisy": "IDW not supplied", "noisy_test": "IDW not supplied"}
+    with_idw = dataset_splits("voc", make_idw(tmp_path / "idw"))
+    assert with_idw.weak_pools == ("weak_clean", "weak_noisy") and with_idw.withheld_pools == ("weak_clean",)
+    assert "noisy_test" in with_idw.names and not with_idw.missing
+    synthetic = dataset_splits("synthetic")
+    assert synthetic.sun2018_train == synthetic.luo2017_train == "train" and len(synthetic.names) == 6

@@ -28,7 +28,7 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Collection, Literal
 
 import numpy as np
 import pandas as pd
@@ -155,8 +155,10 @@ class Measure:
             return 100.0 * f1(step["tags_precision"], step["tags_recall"])
         raise ValueError(f"measure kind: {self.kind!r}")
 
-    def available(self, t_tr: list[int], t_ts: list[int]) -> bool:
-        """Whether the configured grids produce this measure."""
+    def available(self, t_tr: list[int], t_ts: list[int], splits: Collection[str] | None = None) -> bool:
+        """Whether the configured grids produce this measure (and the data has its split, when ``splits`` is given)."""
+        if splits is not None and self.split and self.split not in splits:
+            return False
         if self.kind == "dis":
             return (self.run == "stage1" or int(self.run[3:]) in t_tr) and self.t in t_ts
         if self.kind == "weak":
@@ -330,21 +332,21 @@ class Evaluation:
 
 
 def required_files(claims: list[Claim], results: Path, seeds: list[int], tau: float,
-                   t_tr: list[int], t_ts: list[int]) -> list[Path]:  # fmt: skip
+                   t_tr: list[int], t_ts: list[int], splits: Collection[str] | None = None) -> list[Path]:  # fmt: skip
     """The result files the claims read (for the rule's input), those of runs the grids do not produce left out."""
     paths = []
     for claim in claims:
         for measure in {m for pair in claim.comparisons for m in pair}:
-            if measure.available(t_tr, t_ts):
+            if measure.available(t_tr, t_ts, splits):
                 paths += [p for seed in seeds if (p := measure.path(results, seed, tau)) is not None]
     return sorted(set(paths))
 
 
 def evaluate(claim: Claim, results: Path, seeds: list[int], tau: float, t_tr: list[int], t_ts: list[int],
-             cache: dict[Path, dict] | None = None) -> Evaluation:  # fmt: skip
+             cache: dict[Path, dict] | None = None, splits: Collection[str] | None = None) -> Evaluation:  # fmt: skip
     """Effect, interval and verdict of one claim from the result files."""
     out = Evaluation(claim)
-    if not all(m.available(t_tr, t_ts) for pair in claim.comparisons for m in pair):
+    if not all(m.available(t_tr, t_ts, splits) for pair in claim.comparisons for m in pair):
         return out
     cache = {} if cache is None else cache
 
@@ -477,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     table.add_argument("--t-tr", type=int, nargs="+", required=True)
     table.add_argument("--t-ts", type=int, nargs="+", required=True)
     table.add_argument("--margin", type=float, default=1.0, help="equivalence margin, points")
+    table.add_argument("--splits", nargs="+", help="the splits the data has (default: all); claims on others are 'not run'")
     table.add_argument("--csv", type=Path, required=True)
     table.add_argument("--png", type=Path)
     readme = sub.add_parser("readme", help="rewrite the README's generated 'What reproduces' section")
@@ -487,8 +490,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "table":
             claims = known_claims(args.t_tr, args.t_ts, args.tau, args.margin)
             cache: dict[Path, dict] = {}
-            frame = claims_table([evaluate(c, args.results, args.seeds, args.tau, args.t_tr, args.t_ts, cache)
-                                  for c in claims])  # fmt: skip
+            frame = claims_table([evaluate(c, args.results, args.seeds, args.tau, args.t_tr, args.t_ts, cache,
+                                           args.splits) for c in claims])  # fmt: skip
             args.csv.parent.mkdir(parents=True, exist_ok=True)
             tmp = args.csv.with_name(f".{args.csv.name}.tmp")
             frame.to_csv(tmp, index=False)

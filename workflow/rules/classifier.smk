@@ -1,6 +1,6 @@
 rule train_classifier:
     input:
-        get_cache_files("train"),
+        get_cache_files(DATASET.sun2018_train),
     output:
         model="results/classifier/seed{seed}/model.pt",
         curve="results/classifier/seed{seed}/train_log.csv",

@@ -6,13 +6,16 @@ from snakemake.settings.types import DeploymentMethod
 from tagseg.claims import known_claims, required_files
 from tagseg.cli import to_flags
 from tagseg.config import validate_config
-from tagseg.data.synthetic import SPLITS
+from tagseg.data.splits import dataset_splits
 from tagseg.paper import FIGURE4, LUO_TABLES, TABLES
 from tagseg.sun2018 import VARIANTS
 
 validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
 
 DATA_ROOT = config["data"]["root"]
+# Which splits the data source has and which plays each role: at the voc scale sun2018 trains on
+# trainaug and luo2017 on VOC12 train; the synthetic data has one train split (tagseg.data.splits).
+DATASET = dataset_splits(config["data"]["source"], config["data"].get("idw"))
 # Rules call `python -m tagseg...` with this checkout's src/ first on PYTHONPATH (so the code that
 # runs is the code whose commit the outputs record), and, without --use-conda, with the python
 # snakemake runs in (the project's venv, even when it is not activated) first on PATH.
@@ -87,7 +90,7 @@ def get_classifier_flags(wildcards):
 
 def get_classifier_probabilities():
     """Every split's class probabilities, from every seed's classifier."""
-    return expand("results/classifier/seed{seed}/{split}.npz", seed=config["seeds"], split=SPLITS)
+    return expand("results/classifier/seed{seed}/{split}.npz", seed=config["seeds"], split=DATASET.names)
 
 
 TAU = f'{config["sun2018"]["tau"]:g}'  # as it appears in file names
@@ -108,11 +111,13 @@ def get_table_metrics(wildcards):
     """The metrics behind one of the papers' tables (rows may share runs)."""
     if wildcards.table == "luo2017_weak":  # inference on the weak pools, stage-1 models
         return expand("results/dis_weak/stage1/seed{seed}/{pool}.json", seed=config["seeds"],
-                      pool=("weak_clean", "weak_noisy"))
+                      pool=DATASET.withheld_pools)
     if wildcards.table == "luo2017_table4":  # cost of the most-inference model, every seed
         return get_dis_metrics(f"ttr{max(config['dis']['t_tr'])}", "test")
     if wildcards.table in LUO_TABLES:
         table = LUO_TABLES[wildcards.table]
+        if table.split in DATASET.missing:  # written with the reason instead (get_table_flags)
+            return []
         runs = {row.run for row in table.rows if row.run is not None}
         runs = [run for run in runs if run == "stage1" or int(run[3:]) in config["dis"]["t_tr"]]
         files = [path for run in sorted(runs) for path in get_dis_metrics(run, table.split)]
@@ -120,6 +125,14 @@ def get_table_metrics(wildcards):
     table = TABLES[wildcards.table]
     files = [path for row in table.rows for path in get_metrics(row.arch, row.variant, table.split, row.labels)]
     return list(dict.fromkeys(files))
+
+
+def get_table_flags(wildcards):
+    """``--not-run <reason>`` for a table whose split the data source lacks (luo2017 Table 5 without IDW)."""
+    table = LUO_TABLES.get(wildcards.table)
+    if table is not None and table.split in DATASET.missing:
+        return f"--not-run '{DATASET.missing[table.split]}'"
+    return ""
 
 
 def get_dis_grid_metrics(wildcards):
@@ -146,9 +159,14 @@ def get_dis_flags(wildcards):
     return to_flags({**settings, "device": config["resources"].get("device", "auto")})
 
 
+def get_weak_caches(wildcards):
+    """DIS stage 2's weak pools (clean tags, and noisy tags where the source has them) by name."""
+    return {pool: get_cache_files(pool) for pool in DATASET.weak_pools}
+
+
 def get_weak_cache_dirs(wildcards, input):
-    """``--weak-cache`` flags for both weak pools (clean tags and noisy tags)."""
-    return " ".join(f"--weak-cache {Path(input[pool][0]).parent}" for pool in ("weak_clean", "weak_noisy"))
+    """``--weak-cache`` flags for the weak pools."""
+    return " ".join(f"--weak-cache {Path(input[pool][0]).parent}" for pool in DATASET.weak_pools)
 
 
 def get_figure4_sweeps(wildcards):
@@ -176,13 +194,37 @@ def get_training_logs(wildcards):
 
 
 CLAIMS_MARGIN = config.get("claims", {}).get("margin", 1.0)
+# The splits claims can be measured on: the data's, less weak pools without withheld masks (IDW's)
+CLAIMS_SPLITS = [s for s in DATASET.names if not s.startswith("weak") or s in DATASET.withheld_pools]
 
 
 def get_claims_inputs(wildcards):
     """The result files every claim of tagseg.claims reads, for the configured seeds and grids."""
     claims = known_claims(config["dis"]["t_tr"], config["dis"]["t_ts"], config["sun2018"]["tau"], CLAIMS_MARGIN)
     return [str(path) for path in required_files(claims, Path("results"), config["seeds"], config["sun2018"]["tau"],
-                                                 config["dis"]["t_tr"], config["dis"]["t_ts"])]  # fmt: skip
+                                                 config["dis"]["t_tr"], config["dis"]["t_ts"], CLAIMS_SPLITS)]  # fmt: skip
+
+
+def get_voc_split_sources(wildcards):
+    """voc scale: the download rules' files that say VOC2012, SBD and seg11valid are in place (and IDW's tag file)."""
+    sources = {"voc2012": get_voc_ready(), "sbd": get_archive_marker("sbd"), "seg11valid": get_seg11valid()}
+    if config["data"].get("idw"):
+        sources["idw"] = f"{config['data']['idw']}/tags.txt"
+    return sources
+
+
+def get_idw_flag(wildcards):
+    return f"--idw {config['data']['idw']}" if config["data"].get("idw") else ""
+
+
+SUBMISSIONS = {paper: f"results/submissions/{paper}_voc2012_test.tar.gz" for paper in ("sun2018", "luo2017")}
+
+
+def get_submissions():
+    """The server submissions, when the voc scale runs with the VOC2012 test tar supplied."""
+    if config["data"]["source"] != "voc" or not config["data"].get("voc12_test_tar"):
+        return []
+    return list(SUBMISSIONS.values())
 
 
 def get_final_outputs():
@@ -200,4 +242,5 @@ def get_final_outputs():
         "results/figures/luo2017_grid.png",
         "results/figures/luo2017_figure5.png",
         *get_classifier_probabilities(),
+        *get_submissions(),
     ]

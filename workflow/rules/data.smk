@@ -1,18 +1,21 @@
-rule generate_synthetic:
-    output:
-        manifest=f"{DATA_ROOT}/dataset.json",
-        voc=directory(f"{DATA_ROOT}/VOCdevkit"),
-    log:
-        "logs/data/generate_synthetic.log",
-    benchmark:
-        "benchmarks/data/generate_synthetic.tsv"
-    params:
-        root=get_output_parent,
-        flags=to_flags(config["synthetic"]),
-    conda:
-        "../../envs/tagseg.yaml"
-    shell:
-        "python -m tagseg.data.synthetic --out {params.root} {params.flags} > {log} 2>&1"
+# The synthetic scales generate their dataset; the voc scale builds it from the downloads (voc_data.smk).
+if config["data"]["source"] == "synthetic":
+
+    rule generate_synthetic:
+        output:
+            manifest=f"{DATA_ROOT}/dataset.json",
+            voc=directory(f"{DATA_ROOT}/VOCdevkit"),
+        log:
+            "logs/data/generate_synthetic.log",
+        benchmark:
+            "benchmarks/data/generate_synthetic.tsv"
+        params:
+            root=get_output_parent,
+            flags=to_flags(config["synthetic"]),
+        conda:
+            "../../envs/tagseg.yaml"
+        shell:
+            "python -m tagseg.data.synthetic --out {params.root} {params.flags} > {log} 2>&1"
 
 
 rule cache_split:
@@ -54,3 +57,6 @@ rule cache_withheld:
 
 # a weak pool's analysis cache is not a split of its own name
 ruleorder: cache_withheld > cache_split
+
+
+include: "voc_data.smk"

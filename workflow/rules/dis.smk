@@ -1,6 +1,6 @@
 rule train_dis_stage1:
     input:
-        get_cache_files("train"),
+        get_cache_files(DATASET.luo2017_train),
     output:
         model="results/dis/stage1/seed{seed}/model.pt",
         curve="results/dis/stage1/seed{seed}/train_log.csv",
@@ -25,9 +25,8 @@ rule train_dis_stage1:
 
 rule train_dis_stage2:
     input:
-        cache=get_cache_files("train"),
-        weak_clean=get_cache_files("weak_clean"),
-        weak_noisy=get_cache_files("weak_noisy"),
+        unpack(get_weak_caches),
+        cache=get_cache_files(DATASET.luo2017_train),
         stage1=rules.train_dis_stage1.output.model,
     output:
         model="results/dis/ttr{t_tr}/seed{seed}/model.pt",

@@ -1,6 +1,6 @@
 rule train_fcn:
     input:
-        get_cache_files("train"),
+        get_cache_files(DATASET.sun2018_train),
     output:
         model="results/models/{arch}/{variant}/seed{seed}/model.pt",
         curve="results/models/{arch}/{variant}/seed{seed}/train_log.csv",

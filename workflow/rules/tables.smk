@@ -7,10 +7,12 @@ rule paper_table:
         "logs/tables/{table}.log",
     benchmark:
         "benchmarks/tables/{table}.tsv"
+    params:
+        flags=get_table_flags,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.tables --table {wildcards.table} --out {output} {input} > {log} 2>&1"
+        "python -m tagseg.tables --table {wildcards.table} {params.flags} --out {output} {input} > {log} 2>&1"
 
 
 rule sun2018_figure4:
@@ -122,9 +124,10 @@ rule claims:
         t_tr=" ".join(map(str, config["dis"]["t_tr"])),
         t_ts=" ".join(map(str, config["dis"]["t_ts"])),
         margin=CLAIMS_MARGIN,
+        splits=" ".join(CLAIMS_SPLITS),
     conda:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.claims table --results results --seeds {params.seeds} --tau {params.tau}"
-        " --t-tr {params.t_tr} --t-ts {params.t_ts} --margin {params.margin}"
+        " --t-tr {params.t_tr} --t-ts {params.t_ts} --margin {params.margin} --splits {params.splits}"
         " --csv {output.csv} --png {output.png} > {log} 2>&1"

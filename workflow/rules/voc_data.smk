@@ -1,0 +1,81 @@
+# The voc scale's dataset (config data.source: voc): both papers' splits built from VOC2012 + SBD,
+# plus IDW when data.idw names a folder, by tagseg.data.splits into data.root; and, when
+# data.voc12_test_tar names the VOC2012 test tar, the evaluation server's submissions. The raw
+# data comes from download.smk's rules (get_voc_ready, get_archive_marker, get_seg11valid).
+# Inactive at the synthetic scales.
+
+
+if config["data"]["source"] == "voc":
+
+    rule build_voc_splits:
+        input:
+            unpack(get_voc_split_sources),
+        output:
+            f"{DATA_ROOT}/dataset.json",
+        log:
+            "logs/data/build_voc_splits.log",
+        benchmark:
+            "benchmarks/data/build_voc_splits.tsv"
+        params:
+            voc2012=f"{get_voc_root()}/VOCdevkit/VOC2012",
+            sbd=get_sbd_dir(),
+            idw=get_idw_flag,
+            root=get_output_parent,
+        conda:
+            "../../envs/tagseg.yaml"
+        shell:
+            "python -m tagseg.data.splits --voc2012 {params.voc2012} --sbd {params.sbd}"
+            " --seg11valid {input.seg11valid} {params.idw} --out {params.root} > {log} 2>&1"
+
+
+if get_submissions():
+    FIRST_SEED = config["seeds"][0]
+
+    # sun2018: Figure 3's "ours", FCN-8s+generator with the classifier's labels at tau (Table 4's best row)
+    rule export_voc12_test_sun2018:
+        input:
+            tar=config["data"]["voc12_test_tar"],
+            model=f"results/models/fcn8s/gen/seed{FIRST_SEED}/model.pt",
+            classifier=f"results/classifier/seed{FIRST_SEED}/model.pt",
+        output:
+            SUBMISSIONS["sun2018"],
+        log:
+            "logs/export/sun2018_voc2012_test.log",
+        benchmark:
+            "benchmarks/export/sun2018_voc2012_test.tsv"
+        params:
+            tau=config["sun2018"]["tau"],
+            device=config["resources"].get("device", "auto"),
+        threads: config["resources"].get("eval_threads", 1)
+        resources:
+            gpu=1,
+        conda:
+            "../../envs/tagseg.yaml"
+        shell:
+            "python -m tagseg.export_voc_test fcn --test-tar {input.tar} --model {input.model}"
+            " --classifier {input.classifier} --tau {params.tau} --out {output} --device {params.device}"
+            " --threads {threads} > {log} 2>&1"
+
+    # luo2017: the most-inference DIS, t_tr and t_ts at their largest (the paper's submitted setup, 30 and 30)
+    rule export_voc12_test_luo2017:
+        input:
+            tar=config["data"]["voc12_test_tar"],
+            model=f"results/dis/ttr{max(config['dis']['t_tr'])}/seed{FIRST_SEED}/model.pt",
+        output:
+            SUBMISSIONS["luo2017"],
+        log:
+            "logs/export/luo2017_voc2012_test.log",
+        benchmark:
+            "benchmarks/export/luo2017_voc2012_test.tsv"
+        params:
+            t_ts=max(config["dis"]["t_ts"]),
+            step_size=config["dis"].get("step_size", 0.5),
+            device=config["resources"].get("device", "auto"),
+        threads: config["resources"].get("eval_threads", 1)
+        resources:
+            gpu=1,
+        conda:
+            "../../envs/tagseg.yaml"
+        shell:
+            "python -m tagseg.export_voc_test dis --test-tar {input.tar} --model {input.model} --t-ts {params.t_ts}"
+            " --step-size {params.step_size} --out {output} --device {params.device} --threads {threads} > {log} 2>&1"
