@@ -1,3 +1,15 @@
+# Tables and figures read a handful of small files: on a cluster they run on the submitting host.
+localrules:
+    paper_table,
+    sun2018_figure4,
+    sun2018_section3,
+    sun2018_figure3,
+    training_curves,
+    luo2017_grid,
+    luo2017_figure5,
+    claims,
+
+
 rule paper_table:
     input:
         get_table_metrics,
