@@ -9,8 +9,9 @@ every step runs only the subnets (:meth:`DualNet.heads`), so reading out several
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import torch
 
@@ -66,20 +67,35 @@ def infer_latents(
         raise ValueError(f"infer_latents: read-outs {wanted} outside 0..{steps}")
     u, v = u1.detach().clone(), v1.detach().clone()
     results: dict[int, Readout] = {}
-    for step in range(steps + 1):
-        if step > 0:
-            with torch.enable_grad():
-                u.requires_grad_(True)
-                v.requires_grad_(True)
-                loss = inference_objective(net.heads(u, v), images, tags)
-                grad_u, grad_v = torch.autograd.grad(loss, [u, v])
-            with torch.no_grad():
-                u = (u - step_size * grad_u).detach()
-                v = (v - step_size * grad_v).detach()
-        if step in wanted:
-            with torch.no_grad():
-                results[step] = Readout(step=step, outputs=net.heads(u, v), u1=u, v1=v)
+    with frozen(net):
+        for step in range(steps + 1):
+            if step > 0:
+                with torch.enable_grad():
+                    u.requires_grad_(True)
+                    v.requires_grad_(True)
+                    loss = inference_objective(net.heads(u, v), images, tags)
+                    grad_u, grad_v = torch.autograd.grad(loss, [u, v])
+                with torch.no_grad():
+                    u = (u - step_size * grad_u).detach()
+                    v = (v - step_size * grad_v).detach()
+            if step in wanted:
+                with torch.no_grad():
+                    results[step] = Readout(step=step, outputs=net.heads(u, v), u1=u, v1=v)
     return results
+
+
+@contextmanager
+def frozen(net: torch.nn.Module) -> Iterator[None]:
+    """Parameters that do not require gradients for the block's duration, so that the backward passes
+    of inference compute gradients for u1 and v1 only, not the weight gradients nobody reads."""
+    flags = [(p, p.requires_grad) for p in net.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
 
 
 # --- training (Section 3) ----------------------------------------------------------------------
