@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,23 @@ class ConfigError(ValueError):
 
 def _key(path: Any) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
+
+
+def _fill_defaults(instance: Any, schema: dict) -> None:
+    if not isinstance(instance, dict):
+        return  # a wrong type is validation's to report, by key
+    for key, subschema in schema.get("properties", {}).items():
+        if key not in instance and "default" in subschema:
+            instance[key] = copy.deepcopy(subschema["default"])
+        if key in instance:
+            _fill_defaults(instance[key], subschema)
+
+
+def apply_defaults(config: dict, schema_path: str | Path) -> dict:
+    """Fill, in place, every key the config leaves out that the schema gives a ``default``; nested
+    objects are filled key by key, so a config that changes one mirror list keeps the other defaults."""
+    _fill_defaults(config, yaml.safe_load(Path(schema_path).read_text()))
+    return config
 
 
 def validate_config(config: dict, schema_path: str | Path) -> None:

@@ -1,3 +1,5 @@
+import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -5,12 +7,14 @@ from snakemake.settings.types import DeploymentMethod
 
 from tagseg.claims import known_claims, required_files
 from tagseg.cli import to_flags
-from tagseg.config import validate_config
+from tagseg.config import apply_defaults, validate_config
 from tagseg.data.splits import dataset_splits
 from tagseg.paper import FIGURE4, LUO_TABLES, TABLES
 from tagseg.sun2018 import VARIANTS
 
-validate_config(config, Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml")
+SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+apply_defaults(config, SCHEMA)  # the schema's defaults (the downloads section's URLs and md5s), then one check
+validate_config(config, SCHEMA)
 
 DATA_ROOT = config["data"]["root"]
 # Which splits the data source has and which plays each role: at the voc scale sun2018 trains on
@@ -244,3 +248,64 @@ def get_final_outputs():
         *get_classifier_probabilities(),
         *get_submissions(),
     ]
+
+
+# --- downloads (workflow/rules/download.smk; config: downloads) ---------------------------------
+
+DOWNLOADS = config["downloads"]
+DOWNLOAD_DIR = DOWNLOADS["data_dir"]
+ARCHIVES = DOWNLOADS["archives"]
+TAR_ARCHIVES = [name for name in ARCHIVES if name != "seg11valid"]  # seg11valid.txt is used as fetched
+
+
+def get_voc_root(wildcards=None):
+    """Folder holding VOCdevkit/VOC2012: downloads.voc_root when set, else where the archive is extracted."""
+    return DOWNLOADS["voc_root"] or DOWNLOAD_DIR
+
+
+def get_voc_ready(wildcards=None):
+    """The file that says VOC2012 trainval is in place: the extraction's marker, or a file of the user's tree."""
+    if DOWNLOADS["voc_root"]:  # snakemake names it as a missing input if voc_root is wrong
+        return f"{DOWNLOADS['voc_root']}/VOCdevkit/VOC2012/ImageSets/Segmentation/val.txt"
+    return get_archive_marker("voc2012_trainval")
+
+
+def get_archive_marker(name):
+    """The marker written once archive ``name`` (a key of downloads.archives) is extracted into DOWNLOAD_DIR."""
+    return f"{DOWNLOAD_DIR}/.extracted_{name}"
+
+
+def get_sbd_dir(wildcards=None):
+    """SBD's dataset folder (cls/, img/, train.txt, val.txt), there once get_archive_marker("sbd") is."""
+    return f"{DOWNLOAD_DIR}/benchmark_RELEASE/dataset"
+
+
+def get_seg11valid(wildcards=None):
+    """The FCN authors' seg11valid.txt, md5-verified."""
+    return f"{DOWNLOAD_DIR}/{ARCHIVES['seg11valid']['filename']}"
+
+
+def get_download_flags(name):
+    """--url flags (in the configured order) and --md5 for downloads.archives[name]."""
+    spec = ARCHIVES[name]
+    return " ".join([*(f"--url {shlex.quote(url)}" for url in spec["urls"]), f"--md5 {spec['md5']}"])
+
+
+def get_archive_download_flags(wildcards):
+    """Download flags of the archive whose file name a download job writes."""
+    name = next(name for name in TAR_ARCHIVES if ARCHIVES[name]["filename"] == wildcards.filename)
+    return get_download_flags(name)
+
+
+def get_archive_filenames_pattern():
+    """The tar archives' file names as one regex, so the download rule makes only those."""
+    return "|".join(re.escape(ARCHIVES[name]["filename"]) for name in TAR_ARCHIVES)
+
+
+def get_archive_file(wildcards):
+    """An extraction job's archive, under <data_dir>/archives/."""
+    return f"{DOWNLOAD_DIR}/archives/{ARCHIVES[wildcards.name]['filename']}"
+
+
+def get_archive_md5(wildcards):
+    return ARCHIVES[wildcards.name]["md5"]
