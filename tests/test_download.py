@@ -251,6 +251,15 @@ def test_partial_file_from_another_source_is_redone_from_scratch(server, tmp_pat
     assert out.read_bytes() == body and route.ranges == ["bytes=20000-", None]
 
 
+def test_a_complete_partial_file_is_kept_without_a_request(server, tmp_path):
+    body = os.urandom(50_000)
+    url, route = serve(server, "/complete/voc.tar", body)
+    out = tmp_path / "voc.tar"
+    out.with_name("voc.tar.part").write_bytes(body)  # stopped after the last byte, before the rename
+    download([url], md5(body), out, progress=False)
+    assert out.read_bytes() == body and route.ranges == []
+
+
 def test_all_mirrors_failing_is_one_line_naming_the_archive_and_every_url(server, tmp_path):
     body = os.urandom(30_000)
     urls = [
@@ -267,7 +276,8 @@ def test_all_mirrors_failing_is_one_line_naming_the_archive_and_every_url(server
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith(f"error: benchmark.tgz: no URL gave a file with md5 {md5(body)}")
-    for url, reason in zip(urls, ["HTTP 404", "HTTP 500", "served an HTML page", "served an HTML page", "interrupted 3 times", "md5 "]):
+    html = "served an HTML page"
+    for url, reason in zip(urls, ["HTTP 404", "HTTP 500", html, html, "interrupted 3 times", "md5 "]):
         assert f"{url} ({reason}" in lines[0]
     assert _files_under(tmp_path) in ([], ["archives"])  # no file, no partial
 
@@ -333,7 +343,8 @@ def test_unsafe_member_is_refused_before_anything_is_written(tmp_path, member, r
     archive = tmp_path / "evil.tar"
     make_tar(archive, voc_files(), extra=[member])  # safe members first: a naive extractor writes them
     into = tmp_path / "resources"
-    with pytest.raises(ArchiveError, match=rf"evil\.tar: member '{re.escape(member.name)}' is unsafe \({re.escape(reason)}"):
+    expected = rf"evil\.tar: member '{re.escape(member.name)}' is unsafe \({re.escape(reason)}"
+    with pytest.raises(ArchiveError, match=expected):
         extract(archive, into, into / ".extracted_evil")
     assert _files_under(into) == [] and not (tmp_path / "outside.txt").exists()
 
@@ -349,7 +360,9 @@ def test_link_chain_that_escapes_is_refused_by_the_second_guard(tmp_path):
     assert _files_under(tmp_path / "nest") == ["resources"] and not (tmp_path / "evil.txt").exists()
 
 
-@pytest.mark.parametrize("mode, cut", [("w", "data"), ("w", "header"), ("w", "boundary"), ("w:gz", 0.6), ("w:gz", 0.97)])
+@pytest.mark.parametrize(
+    "mode, cut", [("w", "data"), ("w", "header"), ("w", "boundary"), ("w:gz", 0.6), ("w:gz", 0.97)]
+)
 def test_truncated_archive_is_a_clear_error_and_nothing_is_extracted(tmp_path, mode, cut):
     archive = tmp_path / ("VOCtrainval.tar" if mode == "w" else "benchmark.tgz")
     data = make_tar(archive, voc_files(), mode)
@@ -432,8 +445,8 @@ def test_schema_defaults_give_the_issue_checksums_with_the_official_host_first()
 
 def test_a_config_changing_one_key_keeps_the_other_defaults():
     config = _default_config()
-    config["downloads"] = {"archives": {"sbd": {"urls": ["file:///data/benchmark.tgz"]},
-                                        "voc2012_test": {"filename": "VOC2012test.tar", "md5": "a" * 32, "urls": []}}}  # fmt: skip
+    user_test_tar = {"filename": "VOC2012test.tar", "md5": "a" * 32, "urls": []}
+    config["downloads"] = {"archives": {"sbd": {"urls": ["file:///data/benchmark.tgz"]}, "voc2012_test": user_test_tar}}
     apply_defaults(config, SCHEMA)
     validate_config(config, SCHEMA)
     archives = config["downloads"]["archives"]

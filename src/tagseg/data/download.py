@@ -106,9 +106,11 @@ def _copy(response: BinaryIO, f: BinaryIO, digest: "hashlib._Hash", bar: tqdm) -
     return copied
 
 
-def _attempt(url: str, part: Path, name: str, progress: bool) -> str:
+def _attempt(url: str, md5: str, part: Path, name: str, progress: bool) -> str:
     """One request for the rest of ``part``; its md5 once complete. Raises _Failure, or OSError to resume."""
     have, digest = _partial_digest(part)
+    if have and digest.hexdigest() == md5:  # complete already: stopped between the last byte and the rename
+        return md5
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     if have:
         request.add_header("Range", f"bytes={have}-")
@@ -152,7 +154,7 @@ def _from_url(url: str, md5: str, part: Path, name: str, progress: bool) -> None
     while True:
         before = part.stat().st_size if part.exists() else 0
         try:
-            got = _attempt(url, part, name, progress)
+            got = _attempt(url, md5, part, name, progress)
         except (OSError, http.client.HTTPException) as error:  # reset, timeout, early close: resume
             now = part.stat().st_size if part.exists() else 0
             stalls = 0 if now > before else stalls + 1
@@ -179,7 +181,9 @@ def download(urls: Sequence[str], md5: str, out: str | os.PathLike, progress: bo
     if out.exists():
         have = file_md5(out)
         if have != md5:  # never delete what may be the user's own copy; say what to do instead
-            raise DownloadError(f"{out}: already there but its md5 is {have}, expected {md5}; remove it to download again")
+            raise DownloadError(
+                f"{out}: already there but its md5 is {have}, expected {md5}; remove it to download again"
+            )
         return out
     if not urls:
         raise DownloadError(f"{out}: not there and no URL to fetch it from; place the file there (md5 {md5})")

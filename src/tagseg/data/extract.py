@@ -134,7 +134,9 @@ def scan(archive: str | os.PathLike, md5: str | None = None) -> ArchiveSummary:
         while hashing.read(CHUNK):
             pass
     if not whole:
-        raise ArchiveError(f"{archive}: truncated or corrupt (no end-of-archive block after {members} members); nothing extracted")
+        raise ArchiveError(
+            f"{archive}: truncated or corrupt (no end-of-archive block after {members} members); nothing extracted"
+        )
     got = hashing.digest.hexdigest()
     if md5 is not None and got != md5:
         raise ArchiveError(f"{archive}: md5 {got} != {md5}, the file is damaged or not this archive; nothing extracted")
@@ -190,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ArchiveError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"{args.archive}: {summary.members} members, {summary.bytes} bytes, md5 {summary.md5}; extracted into {args.into}")
+    print(f"{args.archive}: {summary.members} members, {summary.bytes} bytes, md5 {summary.md5}; "
+          f"extracted into {args.into}")  # fmt: skip
     return 0
 
 
