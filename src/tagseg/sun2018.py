@@ -20,22 +20,7 @@ from tagseg.data.voc import IGNORE_INDEX, NUM_CLASSES
 from tagseg.fusion import FUSIONS, fused_nll, label_vector
 from tagseg.models.fcn import FCN
 from tagseg.models.generator import Discriminator, Generator, discriminator_loss, euclidean_loss, fooling_loss
-
-
-@dataclass(frozen=True)
-class Variant:
-    fusion: str | None  # "dot", "add" or None: how image labels enter, in training and at test
-    auxiliary: str | None  # "gen", "dis" or None: the auxiliary network and its loss
-
-
-VARIANTS = {
-    "base": Variant(fusion=None, auxiliary=None),
-    "label": Variant(fusion="dot", auxiliary=None),
-    "gen": Variant(fusion=None, auxiliary="gen"),
-    "label_gen": Variant(fusion="dot", auxiliary="gen"),
-    "dis": Variant(fusion=None, auxiliary="dis"),
-    "label_add": Variant(fusion="add", auxiliary=None),
-}
+from tagseg.variants import VARIANTS  # defined without torch, for the Snakefile
 
 
 class Sun2018Net(nn.Module):

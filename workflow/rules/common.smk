@@ -10,7 +10,7 @@ from tagseg.cli import to_flags
 from tagseg.config import apply_defaults, validate_config
 from tagseg.data.splits import dataset_splits
 from tagseg.paper import FIGURE4, LUO_TABLES, TABLES
-from tagseg.sun2018 import VARIANTS
+from tagseg.variants import VARIANTS
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 apply_defaults(config, SCHEMA)  # the schema's defaults (the downloads section's URLs and md5s), then one check
