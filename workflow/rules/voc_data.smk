@@ -1,8 +1,8 @@
 # The voc scale's dataset (config data.source: voc): both papers' splits built from VOC2012 + SBD,
 # plus IDW when data.idw names a folder, by tagseg.data.splits into data.root; and, when
 # data.voc12_test_tar names the VOC2012 test tar, the evaluation server's submissions. The raw
-# data comes from download.smk's rules (get_voc_ready, get_archive_marker, get_seg11valid).
-# Inactive at the synthetic scales.
+# data comes from download.smk's rules (its paths: common.smk's get_voc_ready, get_archive_marker,
+# get_seg11valid). Inactive at the synthetic scales.
 
 
 if config["data"]["source"] == "voc":
