@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,7 +15,8 @@ import pytest
 
 from tagseg import gpu_pool
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
 
 
 @pytest.fixture(autouse=True)
@@ -160,3 +162,27 @@ def test_gpu_scripts_claim_through_runtime_setup(tmp_path):
     finally:
         first.kill()
         first.wait()
+
+
+def test_the_default_profile_runs_one_gpu_job_at_a_time(tmp_path):
+    # the repository's profiles, found as snakemake finds them: profiles/default beside the Snakefile
+    shutil.copytree(ROOT / "workflow" / "profiles", tmp_path / "workflow" / "profiles")
+    (tmp_path / "profiles").symlink_to("workflow/profiles")
+    # three GPU jobs that fail if they ever run side by side
+    (tmp_path / "Snakefile").write_text(textwrap.dedent("""
+        rule all:
+            input: expand("out/{i}.txt", i=range(3))
+        rule gpu_job:
+            output: "out/{i}.txt"
+            resources: gpu=1
+            shell: "mkdir busy && sleep 0.5 && rmdir busy && touch {output}"
+    """))
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "3"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Using workflow specific profile profiles/default" in result.stderr
+    assert len(list((tmp_path / "out").iterdir())) == 3
+
+
+def test_the_repository_snakefile_finds_the_default_profile():
+    assert (ROOT / "profiles" / "default" / "config.yaml").resolve() == ROOT / "workflow" / "profiles" / "default" / "config.yaml"
