@@ -66,7 +66,9 @@ def cannot_host(install: bool = True) -> str | None:
         return "needs Linux"
     if os.geteuid() != 0:
         return "needs root (the daemons run as root and /etc/slurm/slurm.conf must be written)"
-    if SYSTEM_CONF.exists() and not _is_ours(SYSTEM_CONF):
+    if SYSTEM_CONF.exists():
+        if _is_ours(SYSTEM_CONF):  # a live one: /etc/slurm/slurm.conf can point at one cluster only
+            return f"another test cluster is up ({os.readlink(SYSTEM_CONF)}); one at a time"
         return f"{SYSTEM_CONF} exists: this machine has a SLURM configuration of its own"
     if missing_programs():
         if shutil.which("apt-get") is None:

@@ -1,0 +1,137 @@
+"""The SLURM profile on a real single-node cluster (tests/slurm_cluster.py): the smoke DAG runs as SLURM
+jobs, and a job cancelled with scancel mid-run is resubmitted and the tables come out the same.
+
+Skipped, with the reason, where the machine cannot host the cluster (not root, no apt, packages
+not installable), the executor plugin is not installed, or TAGSEG_SKIP_SLURM_TEST is set (it takes
+about 6 minutes on 2 cores: every SLURM job starts Snakemake twice, the job and its step).
+"""
+
+from __future__ import annotations
+
+import collections
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.slurm_cluster import SlurmCluster, cannot_host
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
+GPU_RULES = {"train_fcn", "evaluate_fcn", "evaluate_fcn_classifier_labels", "tau_sweep", "train_classifier",
+             "predict_classifier", "train_dis_stage1", "train_dis_stage2", "evaluate_dis", "evaluate_dis_weak_inference"}  # fmt: skip
+# the job the fault test cancels, and what its rerun has to remake
+FAULT_MODEL = "results/models/fcn32s/dis/seed0/model.pt"
+FAULT_LOG = "logs/train_fcn/fcn32s_dis_seed0.log"
+
+pytestmark = pytest.mark.slurm
+
+
+def profile_settings() -> dict:
+    return yaml.safe_load(PROFILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if os.environ.get("TAGSEG_SKIP_SLURM_TEST"):
+        pytest.skip("TAGSEG_SKIP_SLURM_TEST is set")
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        pytest.skip("snakemake-executor-plugin-slurm is not installed (pip install -e '.[test]')")
+    reason = cannot_host()
+    if reason:
+        pytest.skip(f"this machine cannot host a SLURM cluster: {reason}")
+    # the partition the shipped profile names, so that the profile runs as it is
+    with SlurmCluster(partition=profile_settings()["default-resources"]["slurm_partition"]) as up:
+        yield up
+
+
+def snakemake_through_profile(cluster: SlurmCluster, workdir: Path, *args: str, **popen) -> subprocess.Popen:
+    """The smoke DAG through the shipped SLURM profile; only the memory asked for (the test node is small) and
+    the first status check (the plugin's 40 s would dominate a few-second job) differ."""
+    defaults = {**profile_settings()["default-resources"], "mem_mb": "1000 * attempt"}
+    command = [sys.executable, "-m", "snakemake", "--workflow-profile", "workflow/profiles/slurm",
+               "--configfile", "configs/smoke.yaml", "--slurm-init-seconds-before-status-checks", "5",
+               "--default-resources", *(f"{key}={value}" for key, value in defaults.items()), *args]  # fmt: skip
+    env = {**cluster.env, "PYTHONHASHSEED": "0"}
+    return subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            **popen)  # fmt: skip
+
+
+def finish(process: subprocess.Popen, timeout_s: float) -> str:
+    try:
+        out, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()  # the cluster, going down, cancels its jobs
+        out, _ = process.communicate()
+        pytest.fail(f"snakemake through the SLURM profile took over {timeout_s:.0f} s:\n{out[-4000:]}")
+    assert process.returncode == 0, out[-4000:]
+    return out
+
+
+def rule_of(comment: str) -> str:
+    """The rule a job ran, from the comment the plugin gives it (``rule_<name>[_wildcards_<values>]``)."""
+    return comment.removeprefix("rule_").split("_wildcards_")[0]
+
+
+@pytest.fixture(scope="module")
+def undisturbed(cluster, tmp_path_factory):
+    """The whole smoke DAG, once, through the profile: (workdir, snakemake's output)."""
+    workdir = tmp_path_factory.mktemp("slurm_dag")
+    for name in ("Snakefile", "config.yaml", "configs", "workflow", "envs"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, workdir / name)
+    return workdir, finish(snakemake_through_profile(cluster, workdir), timeout_s=1200)
+
+
+def test_every_non_local_job_ran_as_a_slurm_job(cluster, undisturbed):
+    workdir, out = undisturbed
+    ran = collections.Counter(re.findall(r"^rule (\w+):$", out, flags=re.MULTILINE))  # "localrule x:" ran here
+    submitted = dict(re.findall(r"has been submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/rule_(\w+)/", out))
+    jobs = [job for job in cluster.sacct() if job["Comment"].startswith("rule_")]
+    assert ran and collections.Counter(rule_of(job["Comment"]) for job in jobs) == ran
+    assert {job["JobID"] for job in jobs} == set(submitted)
+    assert all(job["State"] == "COMPLETED" and job["ExitCode"] == "0:0" for job in jobs), jobs
+    # GPU rules asked for a GPU and SLURM gave them one (the node's fake GRES); the rest had none
+    for job in jobs:
+        assert ("gres/gpu=1" in job["AllocTRES"]) == (rule_of(job["Comment"]) in GPU_RULES), job
+    assert {"paper_table", "claims", "sun2018_figure4"} <= set(re.findall(r"^localrule (\w+):$", out, flags=re.MULTILINE))
+
+    # the outputs name the SLURM job that made them
+    record = json.loads((workdir / "results/models/fcn32s/base/seed0/run.json").read_text())
+    assert record["slurm_job_id"] in submitted and submitted[record["slurm_job_id"]] == "train_fcn"
+    assert len(list((workdir / "results/tables").glob("*.csv"))) >= 10
+
+
+def test_a_job_cancelled_mid_run_is_resubmitted_and_the_tables_match(cluster, undisturbed):
+    workdir, _ = undisturbed
+    tables = {path.name: path.read_bytes() for path in (workdir / "results/tables").glob("*.csv")}
+    (workdir / FAULT_LOG).unlink()
+    rerun = snakemake_through_profile(cluster, workdir, "--forcerun", FAULT_MODEL)
+
+    # cancel the training once it runs (its log is written from the job's first second)
+    deadline, cancelled = time.monotonic() + 300, None
+    while cancelled is None and time.monotonic() < deadline and rerun.poll() is None:
+        for line in cluster.run("squeue", "-h", "-o", "%i|%T|%k").splitlines():
+            job_id, state, comment = line.split("|", 2)
+            if rule_of(comment) == "train_fcn" and state == "RUNNING" and (workdir / FAULT_LOG).exists():
+                cluster.run("scancel", job_id)
+                cancelled = job_id
+        time.sleep(0.1)
+    out = finish(rerun, timeout_s=600)
+    assert cancelled, f"the training job was never seen running:\n{out[-3000:]}"
+
+    jobs = {job["JobID"]: job for job in cluster.sacct()}
+    assert jobs[cancelled]["State"].startswith("CANCELLED")
+    retried = [job for job in jobs.values() if job["Comment"] == jobs[cancelled]["Comment"] and int(job["JobID"]) > int(cancelled)]
+    assert [job["State"] for job in retried] == ["COMPLETED"]
+    assert json.loads((workdir / FAULT_MODEL).with_name("run.json").read_text())["slurm_job_id"] == retried[0]["JobID"]
+    # the same tables as the undisturbed run, byte for byte
+    assert {path.name: path.read_bytes() for path in (workdir / "results/tables").glob("*.csv")} == tables
