@@ -67,9 +67,11 @@ def cannot_host(install: bool = True) -> str | None:
     if os.geteuid() != 0:
         return "needs root (the daemons run as root and /etc/slurm/slurm.conf must be written)"
     if SYSTEM_CONF.exists():
-        if _is_ours(SYSTEM_CONF):  # a live one: /etc/slurm/slurm.conf can point at one cluster only
+        if _is_ours(SYSTEM_CONF) and _is_up(Path(os.readlink(SYSTEM_CONF)).parent):
+            # /etc/slurm/slurm.conf can point at one cluster only
             return f"another test cluster is up ({os.readlink(SYSTEM_CONF)}); one at a time"
-        return f"{SYSTEM_CONF} exists: this machine has a SLURM configuration of its own"
+        if not _is_ours(SYSTEM_CONF):
+            return f"{SYSTEM_CONF} exists: this machine has a SLURM configuration of its own"
     if missing_programs():
         if shutil.which("apt-get") is None:
             return f"needs {', '.join(missing_programs())} and there is no apt-get to install them"
@@ -82,6 +84,28 @@ def cannot_host(install: bool = True) -> str | None:
 def _is_ours(path: Path) -> bool:
     """A symlink left by a cluster of this harness (its target in a tagseg-slurm- temp folder)."""
     return path.is_symlink() and Path(os.readlink(path)).parent.name.startswith("tagseg-slurm-")
+
+
+def _is_up(folder: Path) -> bool:
+    """Whether the slurmctld of the cluster in ``folder`` still runs (a killed test leaves its folder behind)."""
+    try:
+        pid = int((folder / "slurmctld.pid").read_text())
+        return b"slurmctld" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return False
+
+
+def kill_marked(folder: Path) -> None:
+    """Kill the processes whose environment names the cluster in ``folder`` (slurmstepd, the jobs under it)."""
+    marker = f"{MARKER}={folder}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except OSError:
+            continue  # gone already
 
 
 def free_port() -> int:
@@ -223,8 +247,12 @@ class SlurmCluster:
         ]) + "\n")  # fmt: skip
         for folder in ("ctld", "spool"):
             (d / folder).mkdir()
-        if SYSTEM_CONF.is_symlink() and _is_ours(SYSTEM_CONF) and not SYSTEM_CONF.exists():
-            SYSTEM_CONF.unlink()  # left by a cluster that was killed before it could remove it
+        if _is_ours(SYSTEM_CONF) and not _is_up(Path(os.readlink(SYSTEM_CONF)).parent):
+            # left by a test that was killed before it could clean up (its daemons died with it)
+            stale = Path(os.readlink(SYSTEM_CONF)).parent
+            kill_marked(stale)
+            SYSTEM_CONF.unlink()
+            shutil.rmtree(stale, ignore_errors=True)
         if SYSTEM_CONF.exists() or SYSTEM_CONF.is_symlink():
             raise RuntimeError(f"slurm test cluster: {SYSTEM_CONF} exists; refusing to replace it")
         SYSTEM_CONF.parent.mkdir(parents=True, exist_ok=True)
@@ -273,7 +301,7 @@ class SlurmCluster:
     def down(self) -> None:
         """Cancel every job, stop the daemons this cluster started, kill what is left of its jobs, clean up."""
         alive = {name for name, process in self.daemons if process.poll() is None}
-        if {"slurmctld", "slurmdbd"} <= alive:
+        if "slurmctld" in alive:
             self._run_ok(["scancel", "--full", "--user", "root"])
         for name, process in reversed(self.daemons):
             if process.poll() is None:
@@ -284,23 +312,11 @@ class SlurmCluster:
                     process.kill()
                     process.wait()
         self.daemons.clear()
-        self._kill_marked()
+        kill_marked(self.dir)
         if self.linked and SYSTEM_CONF.is_symlink() and os.readlink(SYSTEM_CONF) == str(self.conf):
             SYSTEM_CONF.unlink()
             self.linked = False
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def _kill_marked(self) -> None:
-        """Kill processes whose environment names this cluster (slurmstepd and the jobs under it): ours alone."""
-        marker = f"{MARKER}={self.dir}".encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) == os.getpid():
-                continue
-            try:
-                if marker in (entry / "environ").read_bytes().split(b"\0"):
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except (OSError, ProcessLookupError):
-                continue  # gone already, or not ours to read
 
 
 def main(argv: list[str] | None = None) -> int:
