@@ -186,3 +186,9 @@ def test_the_default_profile_runs_one_gpu_job_at_a_time(tmp_path):
 
 def test_the_repository_snakefile_finds_the_default_profile():
     assert (ROOT / "profiles" / "default" / "config.yaml").resolve() == ROOT / "workflow" / "profiles" / "default" / "config.yaml"
+
+
+def test_a_bad_wait_limit_names_the_variable(tmp_path):
+    environ = {"CUDA_VISIBLE_DEVICES": "0", "TAGSEG_GPU_WAIT_S": "soon"}
+    with pytest.raises(ValueError, match=r"TAGSEG_GPU_WAIT_S: expected a number of seconds >= 0, got 'soon'"):
+        gpu_pool.claim_device("auto", environ=environ, lock_dir=tmp_path)

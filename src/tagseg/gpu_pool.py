@@ -94,6 +94,18 @@ def default_lock_dir(environ: MutableMapping[str, str]) -> Path:
     return Path(environ.get(LOCK_DIR_ENV) or Path(tempfile.gettempdir()) / f"tagseg-gpu-{os.getuid()}")
 
 
+def wait_limit(environ: MutableMapping[str, str]) -> float:
+    """Seconds a claim may wait: ``TAGSEG_GPU_WAIT_S``, else 12 hours."""
+    text = environ.get(WAIT_ENV, str(DEFAULT_WAIT_S))
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ValueError(f"{WAIT_ENV}: expected a number of seconds >= 0, got {text!r}")
+    return seconds
+
+
 def lock_path(lock_dir: Path, device: str) -> Path:
     # ids may be UUIDs, and MIG ids hold slashes
     return lock_dir / f"gpu{re.sub(r'[^A-Za-z0-9._-]', '_', device)}.lock"
@@ -168,7 +180,7 @@ def claim_device(
     folder = Path(lock_dir) if lock_dir is not None else default_lock_dir(environ)
     folder.mkdir(parents=True, exist_ok=True)
     if timeout_s is None:
-        timeout_s = float(environ.get(WAIT_ENV, DEFAULT_WAIT_S))
+        timeout_s = wait_limit(environ)
     start, last_report = time.monotonic(), None
     while True:
         for device in pool:
