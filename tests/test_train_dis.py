@@ -93,3 +93,31 @@ def test_weak_pool_inference_is_scored_against_withheld_masks_and_clean_tags(tin
     assert sorted(result["by_step"], key=int) == ["0", "3"]
     assert result["weak_tags"]["precision"] < 1 or result["weak_tags"]["recall"] < 1
     assert 0 <= result["by_step"]["3"]["labelmap_scores"]["mIoU"] <= 1
+
+
+def test_both_stages_resume_bit_for_bit_after_a_crash(tiny_caches, tmp_path, monkeypatch, capsys):
+    """Stage 1 killed inside its second step, stage 2 (two batch streams) mid-run: each resumes from
+    its checkpoint to the weights of an unbroken run."""
+    from tests.test_training import _crash_after, _same_run
+
+    every = {**FAST, "checkpoint_every": 2}
+    stage1 = DISTrainConfig(stage1_steps=(2, 2, 2), **every)
+    stage2 = DISTrainConfig(stage="stage2", iterations=5, t_tr=1, **every)
+    weak = [tiny_caches["weak_noisy"]]
+    model = train_dis.train(stage1, tiny_caches["train"], tmp_path / "unbroken" / "s1")
+    train_dis.train(stage2, tiny_caches["train"], tmp_path / "unbroken" / "s2", stage1_model=model, weak_caches=weak)
+
+    def crash_then_resume(config, out, iteration_name, **stage2_inputs):
+        real = getattr(train_dis, iteration_name)
+        monkeypatch.setattr(train_dis, iteration_name, _crash_after(3, real))
+        with pytest.raises(KeyboardInterrupt):
+            train_dis.train(config, tiny_caches["train"], out, **stage2_inputs)
+        monkeypatch.setattr(train_dis, iteration_name, real)
+        path = train_dis.train(config, tiny_caches["train"], out, **stage2_inputs)
+        assert f"resuming from {out / 'checkpoint.pt'} at iteration 2" in capsys.readouterr().err
+        return path
+
+    model = crash_then_resume(stage1, tmp_path / "resumed" / "s1", "stage1_iteration")
+    crash_then_resume(stage2, tmp_path / "resumed" / "s2", "stage2_iteration", stage1_model=model, weak_caches=weak)
+    _same_run(tmp_path / "unbroken" / "s1", tmp_path / "resumed" / "s1")
+    _same_run(tmp_path / "unbroken" / "s2", tmp_path / "resumed" / "s2")

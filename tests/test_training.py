@@ -1,5 +1,6 @@
 import csv
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -31,30 +32,89 @@ def test_same_seed_same_weights(tiny_caches, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.parametrize("variant", ["base", "label_gen"])
-def test_resume_from_checkpoint_matches_an_unbroken_run(tiny_caches, tmp_path, monkeypatch, variant):
-    config = TrainConfig(variant=variant, **FAST)
-    train_fcn.train(config, tiny_caches["train"], tmp_path / "unbroken")
-
+def _crash_after(n: int, real_step):
+    """``real_step`` for ``n`` calls, then a crash, as a killed job would stop."""
     calls = {"n": 0}
-    real_step = train_fcn.train_iteration
 
-    def crash_after_five(*args, **kwargs):
+    def step(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] > 5:
+        if calls["n"] > n:
             raise KeyboardInterrupt
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(train_fcn, "train_iteration", crash_after_five)
+    return step
+
+
+def _same_run(a: Path, b: Path) -> None:
+    """Same weights bit for bit, and the same loss curve (wall-clock seconds aside)."""
+    weights_a = torch.load(a / "model.pt", weights_only=False)["model"]
+    weights_b = torch.load(b / "model.pt", weights_only=False)["model"]
+    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
+    curve = [[{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(open(d / "train_log.csv"))]
+             for d in (a, b)]  # fmt: skip
+    assert curve[0] == curve[1]
+
+
+# 12 training images in batches of 2: six batches a pass. A checkpoint every 2 iterations; a crash
+# after 5 resumes mid-pass (at 4), after 7 at a pass's end (6); with workers, which reseed per pass.
+@pytest.mark.parametrize(
+    "variant, num_workers, crash_after", [("base", 0, 5), ("label_gen", 0, 7), ("base", 2, 5)]
+)
+def test_resume_from_checkpoint_matches_an_unbroken_run(tiny_caches, tmp_path, monkeypatch, variant, num_workers,
+                                                        crash_after):  # fmt: skip
+    config = TrainConfig(variant=variant, num_workers=num_workers, **{**FAST, "iterations": 9, "checkpoint_every": 2})
+    train_fcn.train(config, tiny_caches["train"], tmp_path / "unbroken")
+
+    real_step = train_fcn.train_iteration
+    monkeypatch.setattr(train_fcn, "train_iteration", _crash_after(crash_after, real_step))
     with pytest.raises(KeyboardInterrupt):
         train_fcn.train(config, tiny_caches["train"], tmp_path / "resumed")
     assert (tmp_path / "resumed" / "checkpoint.pt").exists() and not (tmp_path / "resumed" / "model.pt").exists()
     monkeypatch.setattr(train_fcn, "train_iteration", real_step)
     train_fcn.train(config, tiny_caches["train"], tmp_path / "resumed")
+    _same_run(tmp_path / "unbroken", tmp_path / "resumed")
 
-    a = torch.load(tmp_path / "unbroken" / "model.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "resumed" / "model.pt", weights_only=False)["model"]
-    assert all(torch.allclose(a[k], b[k]) for k in a)
+
+def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_caches, tmp_path, monkeypatch, capsys):
+    config = TrainConfig(**{**FAST, "checkpoint_every": 2})
+    monkeypatch.setattr(train_fcn, "train_iteration", _crash_after(3, train_fcn.train_iteration))
+    with pytest.raises(KeyboardInterrupt):
+        train_fcn.train(config, tiny_caches["train"], tmp_path / "run")
+    monkeypatch.undo()
+    train_fcn.train(TrainConfig(**{**FAST, "checkpoint_every": 2, "lr": 2e-3}), tiny_caches["train"], tmp_path / "run")
+    assert "ignoring" in capsys.readouterr().err
+    rows = list(csv.DictReader(open(tmp_path / "run" / "train_log.csv")))
+    assert [int(row["iteration"]) for row in rows] == list(range(1, 7)) and float(rows[0]["lr"]) == 2e-3
+
+
+def test_batch_stream_restored_mid_pass_continues_the_same_batches(tiny_caches):
+    """A stream restored from its state (and the RNGs) gives the batches the unbroken one gives next."""
+    import random
+
+    from tagseg.data.loading import SegmentationDataset
+    from tagseg.data.transforms import train_preset
+    from tagseg.data.voc import CachedSplit
+    from tagseg.training import BatchStream, rng_states, set_rng_states, shuffled_loader
+
+    def stream() -> BatchStream:
+        dataset = SegmentationDataset(CachedSplit(tiny_caches["train"]), train_preset(32, (0.75, 1.25)))
+        return BatchStream(shuffled_loader(dataset, 5, seed=7, num_workers=0, device=torch.device("cpu")))
+
+    random.seed(0)
+    unbroken = stream()
+    batches = iter(unbroken)
+    taken = random.Random().randint(1, 6)  # two batches a pass (12 images, 5 a batch, the rest dropped)
+    for _ in range(taken):
+        next(batches)
+    state, rngs = unbroken.state_dict(), rng_states(torch.device("cpu"))
+    expected = [next(batches) for _ in range(4)]
+
+    restored = stream()
+    restored.load_state_dict(state)
+    set_rng_states(rngs, torch.device("cpu"))
+    batches = iter(restored)
+    got = [next(batches) for _ in range(4)]
+    assert all(torch.equal(a, b) for x, y in zip(expected, got) for a, b in zip(x, y)), f"after {taken} batches"
 
 
 def test_training_reduces_the_loss_on_a_fixed_batch(tiny_caches, tmp_path):

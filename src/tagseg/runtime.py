@@ -41,12 +41,16 @@ CHANNELS_LAST = torch.channels_last
 
 
 def setup(seed: int, threads: int, device: str) -> torch.device:
-    """Claim a GPU of this job's own (gpu_pool), seed everything, give torch the rule's threads, pick the device."""
+    """Claim a GPU of this job's own (gpu_pool), seed everything, give torch the rule's threads, pick the
+    device; on CPU, deterministic algorithms only."""
     if not torch.cuda.is_initialized():  # CUDA reads CUDA_VISIBLE_DEVICES once, when it starts
         gpu_pool.claim_device(device)
     seed_everything(seed)
     torch.set_num_threads(max(1, threads))
-    return select_device(device)
+    selected = select_device(device)
+    if selected.type == "cpu":  # reruns and resumed runs equal to the bit; CUDA keeps its faster kernels
+        torch.use_deterministic_algorithms(True)
+    return selected
 
 
 def git_commit() -> str:

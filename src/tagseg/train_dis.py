@@ -34,7 +34,9 @@ from tagseg.dis import STAGE1_STEPS, stage1_iteration, stage2_iteration
 from tagseg.fusion import label_vector
 from tagseg.models.dis import DISConfig, DualNet
 from tagseg.runtime import CHANNELS_LAST
-from tagseg.training import TrainingSettings, fit, forever, make_optimizer, poly_schedule, shuffled_loader, write_run
+from tagseg.training import (
+    BatchStream, TrainingSettings, fit, make_optimizer, poly_schedule, shuffled_loader, write_run,
+)
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,22 @@ class DISTrainConfig(TrainingSettings):
 
 
 class PairedBatches:
-    """Endless (full batch..., weak batch...) tuples from two loaders, each reshuffled per pass."""
+    """Endless (full batch..., weak batch...) tuples from two loaders, each reshuffled per pass,
+    with a place a checkpoint can hold (tagseg.training.fit)."""
 
     def __init__(self, full: DataLoader, weak: DataLoader):
-        self.full, self.weak = full, weak
+        self.full, self.weak = BatchStream(full), BatchStream(weak)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        for full, weak in zip(forever(self.full), forever(self.weak)):
+        for full, weak in zip(self.full, self.weak):
             yield (*full, *weak)
+
+    def state_dict(self) -> dict:
+        return {"full": self.full.state_dict(), "weak": self.weak.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.full.load_state_dict(state["full"])
+        self.weak.load_state_dict(state["weak"])
 
 
 def stage1_step_at(config: DISTrainConfig, iteration: int) -> str:

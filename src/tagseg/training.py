@@ -10,15 +10,17 @@ import csv
 import itertools
 import math
 import os
+import random
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Literal
+from typing import Any, Callable, Iterable, Iterator, Literal, Protocol
 
+import numpy as np
 import torch
 import torch.nn as nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm import tqdm
 
 from tagseg import runtime
@@ -57,26 +59,108 @@ class TrainingSettings:
             raise ValueError("train.optimizer / train.lr_policy: expected sgd|adam and constant|poly")
 
 
-def forever(loader: DataLoader) -> Iterator:
-    """Cycle through a loader endlessly, reshuffling each pass (training counts iterations, not epochs)."""
-    while True:
-        yield from loader
+class ResumableRandomSampler(RandomSampler):
+    """torch's RandomSampler (same order from the same generator) whose next pass can begin part-way.
+
+    The skipped indices are still drawn, so the generator moves exactly as in an unbroken pass.
+    """
+
+    skip = 0  # indices to pass over at the start of the next pass (set by BatchStream on resume)
+
+    def __iter__(self) -> Iterator[int]:
+        indices = super().__iter__()
+        skip, self.skip = self.skip, 0
+        for _ in itertools.islice(indices, skip):
+            pass
+        yield from indices
 
 
 def shuffled_loader(
     dataset: Dataset, batch_size: int, *, seed: int, num_workers: int, device: torch.device
 ) -> DataLoader:
     """A training loader: reshuffled each pass from a seeded generator, batches of equal count."""
+    generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        shuffle=True,
+        sampler=ResumableRandomSampler(dataset, generator=generator),
         drop_last=len(dataset) >= batch_size,
         num_workers=num_workers,
         collate_fn=pad_collate,
-        generator=torch.Generator().manual_seed(seed),
+        generator=generator,  # also seeds each pass's workers
         pin_memory=device.type == "cuda",
     )
+
+
+class BatchStream:
+    """Endless batches from a :func:`shuffled_loader`, reshuffled each pass, whose place can be saved.
+
+    Its state is the loader's generator as the current pass began and how many batches of that pass
+    were taken. Restored, the pass draws the same order and continues after those batches: without
+    workers, their indices are skipped unloaded (augmentation draws from this process's RNGs, which
+    the checkpoint restores as they were after them); with workers, which reseed at each pass's
+    start, they are loaded again and dropped (at most one pass of loading).
+    """
+
+    def __init__(self, loader: DataLoader):
+        if not isinstance(loader.sampler, ResumableRandomSampler) or loader.generator is None:
+            raise TypeError("BatchStream: expected a loader made by shuffled_loader")
+        self.loader = loader
+        self._pass_start = loader.generator.get_state()
+        self._taken = 0  # batches of the current pass handed out
+        self._resume_at = 0  # batches of the first pass to pass over
+
+    def __iter__(self) -> Iterator:
+        while True:
+            self._pass_start = self.loader.generator.get_state()  # before the pass draws its seed and order
+            skip, self._resume_at = self._resume_at, 0
+            if self.loader.num_workers == 0:
+                self.loader.sampler.skip = skip * self.loader.batch_size
+                batches = iter(self.loader)
+            else:
+                batches = iter(self.loader)
+                for _ in itertools.islice(batches, skip):
+                    pass
+            self._taken = skip
+            for batch in batches:
+                self._taken += 1
+                yield batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"pass_start": self._pass_start, "taken": self._taken}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue, from the next batch asked for, where the stream that saved ``state`` stood."""
+        self.loader.generator.set_state(state["pass_start"])
+        self._resume_at = state["taken"]
+
+
+class Resumable(Protocol):
+    """An endless iterable of batches whose place a checkpoint can hold (BatchStream, train_dis's pairs)."""
+
+    def __iter__(self) -> Iterator: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def rng_states(device: torch.device) -> dict[str, Any]:
+    """Every global RNG training draws from: Python's (augmentation), NumPy's, torch's CPU and CUDA ones."""
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+    }
+
+
+def set_rng_states(states: dict[str, Any], device: torch.device) -> None:
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] is not None and device.type == "cuda":
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 def make_optimizer(settings: TrainingSettings, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
@@ -103,10 +187,13 @@ def poly_schedule(settings: TrainingSettings, optimizer: torch.optim.Optimizer) 
     return schedule
 
 
+CHECKPOINT_FORMAT = 2  # bumped when a checkpoint's contents change; other formats are not resumed
+
+
 def fit(
     step: Callable[[tuple[torch.Tensor, ...]], dict[str, float]],
     *,
-    loader: DataLoader,
+    loader: DataLoader | Resumable,
     iterations: int,
     schedule: Callable[[int], float],
     stateful: dict[str, Any],
@@ -118,33 +205,39 @@ def fit(
 ) -> list[dict]:
     """Run ``step`` on ``iterations`` batches; return the log rows (iteration, losses, lr, seconds).
 
-    ``schedule(iteration)`` sets the learning rate(s) for an iteration and returns the one to log.
-    ``stateful`` names everything with a ``state_dict`` that a checkpoint must hold (model,
-    optimizers, grad scaler). A checkpoint written with the same ``settings`` is resumed: weights,
-    optimizer and RNG states are restored and the batches already seen are replayed (data only),
-    so a resumed run ends where an unbroken one would.
+    ``loader`` is a :func:`shuffled_loader` or any stream of batches with a state (train_dis's
+    pairs). ``schedule(iteration)`` sets the learning rate(s) for an iteration and returns the one
+    to log; a function of the iteration alone, it needs no state of its own. ``stateful`` names
+    everything with a ``state_dict`` that a checkpoint must hold (model, optimizers, grad scaler).
+
+    Every ``checkpoint_every`` iterations, ``checkpoint_path`` is replaced atomically by one holding
+    those states, the batch stream's place, every RNG state, the iteration and the log so far. A
+    checkpoint of the same format and ``settings`` is resumed, so that a run killed at any point and
+    started again ends bit for bit where an unbroken one would (on CPU; tests/test_training.py).
     """
+    batches = BatchStream(loader) if isinstance(loader, DataLoader) else loader
     log_rows: list[dict] = []
     start = 0
     if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        if state["settings"] == settings:
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        if state.get("format") != CHECKPOINT_FORMAT:
+            print(f"ignoring {checkpoint_path}: written by another version of tagseg.training", file=sys.stderr)
+        elif state["settings"] != settings:
+            print(f"ignoring {checkpoint_path}: it was written with other settings", file=sys.stderr)
+        else:
             for name, obj in stateful.items():
                 obj.load_state_dict(state[name])
-            torch.set_rng_state(state["rng"])
-            if state["cuda_rng"] is not None and device.type == "cuda":
-                torch.cuda.set_rng_state_all(state["cuda_rng"])
+            batches.load_state_dict(state["batches"])
+            set_rng_states(state["rng"], device)
             start, log_rows = state["iteration"], state["log"]
             print(f"resuming from {checkpoint_path} at iteration {start}", file=sys.stderr)
-        else:
-            print(f"ignoring {checkpoint_path}: it was written with other settings", file=sys.stderr)
-    batches = itertools.islice(forever(loader), start, None)
+    stream = iter(batches)
 
     began = time.perf_counter()
     progress = tqdm(range(start, iterations), desc=description, mininterval=5, file=sys.stderr)
     for iteration in progress:
         lr = schedule(iteration)
-        batch = tuple(t.to(device, non_blocking=True) for t in next(batches))
+        batch = tuple(t.to(device, non_blocking=True) for t in next(stream))
         losses = step(batch)
         if not all(map(math.isfinite, losses.values())):
             raise FloatingPointError(f"loss became {losses} at iteration {iteration + 1}; lower train.lr")
@@ -152,17 +245,17 @@ def fit(
         progress.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
         if (iteration + 1) % checkpoint_every == 0 and iteration + 1 < iterations:
             state = {name: obj.state_dict() for name, obj in stateful.items()}
-            state.update(
-                rng=torch.get_rng_state(),
-                cuda_rng=torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
-                iteration=iteration + 1,
-                log=log_rows,
-                settings=settings,
-            )
-            tmp = checkpoint_path.with_suffix(".tmp")
-            torch.save(state, tmp)
-            os.replace(tmp, checkpoint_path)
+            state.update(format=CHECKPOINT_FORMAT, settings=settings, iteration=iteration + 1, log=log_rows,
+                         batches=batches.state_dict(), rng=rng_states(device))  # fmt: skip
+            save_atomic(state, checkpoint_path)
     return log_rows
+
+
+def save_atomic(obj: Any, path: Path) -> None:
+    """torch.save under a temporary name, then rename: a kill mid-write leaves the previous file whole."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
 
 
 def write_run(out: Path, payload: dict, log_rows: list[dict], record: dict) -> Path:
