@@ -261,7 +261,8 @@ def save_atomic(obj: Any, path: Path) -> None:
 def write_run(out: Path, payload: dict, log_rows: list[dict], record: dict) -> Path:
     """Leave a finished run's files: model.pt (``payload`` + run record), train_log.csv, run.json.
 
-    Each is written under a temporary name first; the checkpoint goes last.
+    Each is written under a temporary name and renamed, model.pt last (an older one is removed
+    first, so it never stands beside a newer curve); then the checkpoint is dropped.
     """
     fields = list(dict.fromkeys(key for row in log_rows for key in row))
     with open(out / ".train_log.csv.tmp", "w", newline="") as f:
@@ -269,8 +270,9 @@ def write_run(out: Path, payload: dict, log_rows: list[dict], record: dict) -> P
         writer.writeheader()
         writer.writerows(log_rows)
     torch.save({**payload, "run": record}, out / ".model.pt.tmp")
+    (out / "model.pt").unlink(missing_ok=True)
     os.replace(out / ".train_log.csv.tmp", out / "train_log.csv")
-    os.replace(out / ".model.pt.tmp", out / "model.pt")
     runtime.write_json_atomic(out / "run.json", record)
+    os.replace(out / ".model.pt.tmp", out / "model.pt")
     (out / "checkpoint.pt").unlink(missing_ok=True)
     return out / "model.pt"

@@ -214,6 +214,7 @@ def build(sources: Sources, out_root: str | os.PathLike) -> dict:
         summary = _write(roles, voc12, sbd, idw, staging / VOC_SUBDIR)
         summary["sources"] = {k: str(v) if v else None for k, v in vars(sources).items()}
         (staging / "dataset.json").write_text(json.dumps(summary, indent=2))
+        marker.unlink(missing_ok=True)  # the marker never stands beside a tree being replaced
         shutil.rmtree(out_root / "VOCdevkit", ignore_errors=True)
         (staging / "VOCdevkit").rename(out_root / "VOCdevkit")
         (staging / "dataset.json").replace(marker)

@@ -236,6 +236,7 @@ def generate(config: SyntheticConfig, root: str | Path) -> None:
     (staging / "dataset.json").write_text(
         json.dumps({"generator": "tagseg.data.synthetic", "config": asdict(config), "splits": sizes}, indent=2)
     )
+    (root / "dataset.json").unlink(missing_ok=True)  # the marker never stands beside a tree being replaced
     shutil.rmtree(root / "VOCdevkit", ignore_errors=True)
     (root / "VOCdevkit").parent.mkdir(parents=True, exist_ok=True)
     (staging / "VOCdevkit").rename(root / "VOCdevkit")

@@ -236,6 +236,7 @@ def build_cache(
         for path in tmp.values():  # a half-filled cache must not linger, even under a temporary name
             path.unlink(missing_ok=True)
         raise
+    (out / "index.npz").unlink(missing_ok=True)  # index.npz comes last: no old index beside new arrays
     for name in CACHE_FILES:
         os.replace(tmp[name], out / name)
 

@@ -1,0 +1,71 @@
+"""Every kind of output (json, csv, png, npz, pt, array cache) is written under a temporary name and
+renamed: a writer stopped before its rename leaves nothing at the output's path."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from tagseg import runtime, tables, training
+from tagseg.data.voc import CACHE_FILES, build_cache
+from tagseg.train_classifier import write_predictions
+
+
+class Stopped(Exception):
+    """Stands for a kill between a writer's last byte and its rename."""
+
+
+@pytest.fixture
+def renames_fail(monkeypatch):
+    def fail(source, target):
+        raise Stopped(f"{source} -> {target}")
+
+    monkeypatch.setattr(os, "replace", fail)  # pathlib's Path.replace goes through os.replace too
+
+
+def _png(out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tagseg.figures import _save
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    _save(fig, out)
+
+
+WRITERS = {
+    "json": (lambda d: runtime.write_json_atomic(d / "out.json", {"a": 1}), ["out.json"]),
+    "pt": (lambda d: training.save_atomic({"w": torch.ones(2)}, d / "checkpoint.pt"), ["checkpoint.pt"]),
+    "run": (lambda d: training.write_run(d, {"w": torch.ones(2)}, [{"iteration": 1, "loss": 0.5}], {"r": 1}),
+            ["model.pt", "train_log.csv", "run.json"]),  # fmt: skip
+    "png": (lambda d: _png(d / "figure.png"), ["figure.png"]),
+    "npz": (lambda d: write_predictions({"ids": ["a"], "probabilities": np.zeros((1, 20)), "mAP": 0.0}, d / "p.npz"),
+            ["p.npz", "p.json"]),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("kind", WRITERS)
+def test_a_writer_stopped_before_its_rename_leaves_no_output(kind, tmp_path, renames_fail):
+    write, outputs = WRITERS[kind]
+    with pytest.raises(Stopped):
+        write(tmp_path)
+    assert not any((tmp_path / name).exists() for name in outputs)
+
+
+def test_a_cache_stopped_before_its_rename_leaves_no_index(tiny_root, tmp_path, renames_fail):
+    with pytest.raises(Stopped):
+        build_cache(tiny_root, "val", tmp_path)
+    assert not any((tmp_path / name).exists() for name in CACHE_FILES)
+
+
+def test_a_table_stopped_before_its_rename_leaves_no_csv(tmp_path, renames_fail):
+    argv = ["--table", "luo2017_table5", "--not-run", "IDW not supplied", "--out", str(tmp_path / "t.csv")]
+    with pytest.raises(Stopped):
+        tables.main(argv)
+    assert not (tmp_path / "t.csv").exists()
