@@ -20,6 +20,7 @@ def test_rules_call_the_modules_we_expect():
         "tagseg.data.synthetic", "tagseg.data.voc", "tagseg.train_fcn", "tagseg.evaluate", "tagseg.tables",
         "tagseg.train_classifier", "tagseg.tau_sweep", "tagseg.figures", "tagseg.train_dis", "tagseg.evaluate_dis",
         "tagseg.data.download", "tagseg.data.extract", "tagseg.claims", "tagseg.data.splits", "tagseg.export_voc_test",
+        "tagseg.runtime_table",
     }  # fmt: skip
 
 

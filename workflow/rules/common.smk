@@ -231,6 +231,53 @@ def get_submissions():
     return list(SUBMISSIONS.values())
 
 
+# --- the report (snakemake --report report.html) -----------------------------------------------
+# A category per paper, a subcategory per paper element. The report lists categories in
+# alphabetical order (case aside): "Claims" first, then luo2017, sun2018, "Workflow runtime" last.
+# (A category may not be named "Workflow" or "Statistics": the report's own panels are.)
+REPORT_PLACES = {
+    "claims": ("Claims", "Claims"),
+    "sun2018_table1": ("sun2018", "Table 1"),
+    "sun2018_table2": ("sun2018", "Table 2"),
+    "sun2018_table3": ("sun2018", "Table 3"),
+    "sun2018_table4": ("sun2018", "Table 4"),
+    "sun2018_figure3": ("sun2018", "Figure 3"),
+    "sun2018_figure4": ("sun2018", "Figure 4"),
+    "sun2018_section3": ("sun2018", "Section 3"),
+    "training_curves": ("sun2018", "Training curves"),
+    "luo2017_table3": ("luo2017", "Table 3"),
+    "luo2017_grid": ("luo2017", "Table 3"),  # the t_tr x t_ts grid behind Table 3's ablation rows
+    "luo2017_table4": ("luo2017", "Table 4"),
+    "luo2017_table5": ("luo2017", "Table 5"),
+    "luo2017_figure5": ("luo2017", "Figure 5"),
+    "luo2017_weak": ("luo2017", "Section 3.1"),
+    "runtime": ("Workflow runtime", "Benchmarks"),
+}
+
+
+def get_report_place(name):
+    """``category=`` and ``subcategory=`` for report(), from REPORT_PLACES[name]."""
+    return dict(zip(("category", "subcategory"), REPORT_PLACES[name]))
+
+
+def get_report_category(wildcards):
+    """The report category (paper) of a ``{table}`` rule's output."""
+    return REPORT_PLACES[wildcards.table][0]
+
+
+def get_report_subcategory(wildcards):
+    """The report subcategory (paper element) of a ``{table}`` rule's output."""
+    return REPORT_PLACES[wildcards.table][1]
+
+
+RUNTIME_TABLE = "results/tables/runtime.csv"
+
+
+def get_runtime_inputs(wildcards):
+    """Every other final output: the runtime table is written once every job it times has run."""
+    return [path for path in get_final_outputs() if path != RUNTIME_TABLE]
+
+
 def get_final_outputs():
     return [
         "results/tables/claims.csv",
@@ -247,6 +294,7 @@ def get_final_outputs():
         "results/figures/luo2017_figure5.png",
         *get_classifier_probabilities(),
         *get_submissions(),
+        RUNTIME_TABLE,
     ]
 
 

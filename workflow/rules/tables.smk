@@ -8,13 +8,19 @@ localrules:
     luo2017_grid,
     luo2017_figure5,
     claims,
+    runtime_table,
 
 
 rule paper_table:
     input:
         get_table_metrics,
     output:
-        report("results/tables/{table}.csv", caption="../report/paper_table.rst", category="{table}"),
+        report(
+            "results/tables/{table}.csv",
+            caption="../report/paper_table.rst",
+            category=get_report_category,
+            subcategory=get_report_subcategory,
+        ),
     log:
         "logs/tables/{table}.log",
     benchmark:
@@ -32,8 +38,10 @@ rule sun2018_figure4:
         sweeps=get_figure4_sweeps,
         reference=get_metrics("fcn32s", "gen", FIGURE4["split"]),
     output:
-        csv="results/tables/sun2018_figure4.csv",
-        png=report("results/figures/sun2018_figure4.png", caption="../report/sun2018_figure4.rst", category="sun2018"),
+        csv=report("results/tables/sun2018_figure4.csv", caption="../report/sun2018_figure4.rst",
+                   **get_report_place("sun2018_figure4")),
+        png=report("results/figures/sun2018_figure4.png", caption="../report/sun2018_figure4.rst",
+                   **get_report_place("sun2018_figure4")),
     log:
         "logs/figures/sun2018_figure4.log",
     conda:
@@ -47,8 +55,10 @@ rule sun2018_section3:
     input:
         sweeps=get_figure4_sweeps,
     output:
-        csv="results/tables/sun2018_section3.csv",
-        png=report("results/figures/sun2018_section3.png", caption="../report/sun2018_section3.rst", category="sun2018"),
+        csv=report("results/tables/sun2018_section3.csv", caption="../report/sun2018_section3.rst",
+                   **get_report_place("sun2018_section3")),
+        png=report("results/figures/sun2018_section3.png", caption="../report/sun2018_section3.rst",
+                   **get_report_place("sun2018_section3")),
     log:
         "logs/figures/sun2018_section3.log",
     conda:
@@ -62,7 +72,8 @@ rule sun2018_figure3:
         unpack(get_figure3_models),
         cache=get_cache_files("test"),
     output:
-        report("results/figures/sun2018_figure3.png", caption="../report/sun2018_figure3.rst", category="sun2018"),
+        report("results/figures/sun2018_figure3.png", caption="../report/sun2018_figure3.rst",
+               **get_report_place("sun2018_figure3")),
     log:
         "logs/figures/sun2018_figure3.log",
     params:
@@ -80,7 +91,8 @@ rule training_curves:
     input:
         get_training_logs,
     output:
-        report("results/figures/training_curves.png", caption="../report/training_curves.rst", category="training"),
+        report("results/figures/training_curves.png", caption="../report/training_curves.rst",
+               **get_report_place("training_curves")),
     log:
         "logs/figures/training_curves.log",
     conda:
@@ -93,8 +105,10 @@ rule luo2017_grid:
     input:
         get_dis_grid_metrics,
     output:
-        csv="results/tables/luo2017_grid.csv",
-        png=report("results/figures/luo2017_grid.png", caption="../report/luo2017_grid.rst", category="luo2017"),
+        csv=report("results/tables/luo2017_grid.csv", caption="../report/luo2017_grid.rst",
+                   **get_report_place("luo2017_grid")),
+        png=report("results/figures/luo2017_grid.png", caption="../report/luo2017_grid.rst",
+                   **get_report_place("luo2017_grid")),
     log:
         "logs/figures/luo2017_grid.log",
     conda:
@@ -108,7 +122,8 @@ rule luo2017_figure5:
         unpack(get_figure5_models),
         cache=get_cache_files("test"),
     output:
-        report("results/figures/luo2017_figure5.png", caption="../report/luo2017_figure5.rst", category="luo2017"),
+        report("results/figures/luo2017_figure5.png", caption="../report/luo2017_figure5.rst",
+               **get_report_place("luo2017_figure5")),
     log:
         "logs/figures/luo2017_figure5.log",
     params:
@@ -126,8 +141,8 @@ rule claims:
     input:
         get_claims_inputs,
     output:
-        csv=report("results/tables/claims.csv", caption="../report/claims_table.rst", category="Claims"),
-        png=report("results/figures/claims.png", caption="../report/claims_figure.rst", category="Claims"),
+        csv=report("results/tables/claims.csv", caption="../report/claims_table.rst", **get_report_place("claims")),
+        png=report("results/figures/claims.png", caption="../report/claims_figure.rst", **get_report_place("claims")),
     log:
         "logs/tables/claims.log",
     params:
@@ -143,3 +158,20 @@ rule claims:
         "python -m tagseg.claims table --results results --seeds {params.seeds} --tau {params.tau}"
         " --t-tr {params.t_tr} --t-ts {params.t_ts} --margin {params.margin} --splits {params.splits}"
         " --csv {output.csv} --png {output.png} > {log} 2>&1"
+
+
+# Benchmark files summed per stage (tagseg.runtime_table), once every other final output exists.
+# No benchmark of its own: it would time itself into the next run's table.
+rule runtime_table:
+    input:
+        get_runtime_inputs,
+    output:
+        report(RUNTIME_TABLE, caption="../report/runtime.rst", **get_report_place("runtime")),
+    log:
+        "logs/tables/runtime.log",
+    params:
+        benchmarks="benchmarks",
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.runtime_table --benchmarks {params.benchmarks} --out {output} > {log} 2>&1"
