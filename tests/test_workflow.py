@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
+import random
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 import yaml
 
@@ -79,12 +85,21 @@ def test_lint_is_clean(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.e2e
-def test_smoke_dag_end_to_end(tmp_path):
-    workdir = _workdir(tmp_path)
-    result = _snakemake(workdir, "--cores", "2", "--resources", "gpu=2", "--configfile", "configs/smoke.yaml")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+SMOKE = ("--cores", "2", "--resources", "gpu=2", "--configfile", "configs/smoke.yaml")
 
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> Path:
+    """The smoke DAG, run once from scratch; the tests below read its outputs."""
+    workdir = _workdir(tmp_path_factory.mktemp("smoke"))
+    result = _snakemake(workdir, *SMOKE)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return workdir
+
+
+@pytest.mark.e2e
+def test_smoke_dag_end_to_end(smoke_run):
+    workdir = smoke_run
     tables = workdir / "results" / "tables"
     for name, paper_table in TABLES.items():
         table = pd.read_csv(tables / f"{name}.csv")
@@ -133,11 +148,6 @@ def test_smoke_dag_end_to_end(tmp_path):
         assert probabilities.shape[1] == 20
         assert 0 <= json.loads((workdir / f"results/classifier/seed0/{split}.json").read_text())["mAP"] <= 1
 
-    report = _snakemake(workdir, "--configfile", "configs/smoke.yaml", "--report", "report.html")
-    assert report.returncode == 0, report.stderr[-3000:]
-    html = (workdir / "report.html").read_text(errors="replace")
-    assert all(f"{name}.csv" in html for name in TABLES) and "sun2018_figure4.png" in html
-
     # the tables' runs are the variants they name
     metrics = json.loads((workdir / "results/metrics/fcn32s/label_add/seed0/val.json").read_text())
     assert metrics["model_run"]["settings"]["variant"] == "label_add" and metrics["labels"]["source"] == "truth"
@@ -147,3 +157,98 @@ def test_smoke_dag_end_to_end(tmp_path):
     # a second run has nothing to do
     again = _snakemake(workdir, "--cores", "2", "--configfile", "configs/smoke.yaml", "--dry-run")
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+def _tables_and_figures(workdir: Path) -> list[str]:
+    return [p.relative_to(workdir).as_posix() for p in sorted((workdir / "results").glob("*/*"))
+            if p.parent.name in ("tables", "figures")]  # fmt: skip
+
+
+def _report_data(html: str, name: str) -> dict:
+    """A JSON object the report's page defines as ``var <name> = {...};``."""
+    return json.loads(re.search(rf"\b{name} = (\{{.*?\}});\n", html, re.S).group(1))
+
+
+@pytest.mark.e2e
+def test_report_holds_every_table_and_figure_with_its_caption(smoke_run):
+    result = _snakemake(smoke_run, "--configfile", "configs/smoke.yaml", "--report", "report.html")
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (smoke_run / "report.html").read_text()
+    categories, entries = _report_data(html, "categories"), _report_data(html, "results")
+
+    outputs = _tables_and_figures(smoke_run)
+    assert sorted(entries) == outputs and "results/tables/runtime.csv" in outputs
+    for path, entry in entries.items():  # each file itself, embedded
+        assert base64.b64decode(entry["data_uri"].split("base64,", 1)[1]) == (smoke_run / path).read_bytes()
+
+    # by paper and element; the report lists categories by name, and Claims comes first
+    assert sorted(categories, key=str.casefold) == ["Claims", "luo2017", "sun2018", "Workflow runtime"]
+    assert categories["Claims"] == {"Claims": ["results/tables/claims.csv", "results/figures/claims.png"]}
+    assert categories["sun2018"]["Table 1"] == ["results/tables/sun2018_table1.csv"]
+    assert sorted(categories["luo2017"]["Table 3"]) == [
+        "results/figures/luo2017_grid.png", "results/tables/luo2017_grid.csv", "results/tables/luo2017_table3.csv"
+    ]  # fmt: skip
+    for paper in ("sun2018", "luo2017"):
+        for element, paths in categories[paper].items():
+            for path in paths:  # every caption names the paper element it reproduces, in rendered rst
+                caption = entries[path]["caption"]
+                assert "system-message" not in caption, (path, caption)
+                assert element == "Training curves" or f"{paper} {element}" in caption, (path, caption)
+
+    runtime = pd.read_csv(smoke_run / "results/tables/runtime.csv")
+    assert runtime["stage"].iloc[-1] == "all" and {"train_fcn", "train_dis", "evaluate_fcn"} <= set(runtime["stage"])
+    assert runtime["jobs"].iloc[-1] == len(list((smoke_run / "benchmarks").rglob("*.tsv")))
+
+
+def _kill_a_training_job(process: subprocess.Popen, workdir: Path, rng: random.Random) -> Path:
+    """SIGKILL one training job of a running DAG a random moment after it wrote a checkpoint; its run folder."""
+    while process.poll() is None:
+        checkpoints = sorted(workdir.glob("results/**/checkpoint.pt"))
+        if checkpoints:
+            run = rng.choice(checkpoints).parent.relative_to(workdir)
+            time.sleep(rng.uniform(0, 1))
+            with contextlib.suppress(psutil.Error):
+                for job in psutil.Process(process.pid).children(recursive=True):
+                    args = job.cmdline()  # the python process itself, not the shell that started it
+                    if "--out-dir" in args and args[args.index("--out-dir") + 1] == str(run):
+                        job.kill()
+                        return run
+        time.sleep(0.05)
+    raise AssertionError("the run ended before any training job could be killed")
+
+
+@pytest.mark.e2e
+def test_a_run_with_a_killed_training_job_ends_byte_identical(smoke_run, tmp_path):
+    """A second smoke run from scratch, one of its training jobs killed (SIGKILL) at a random step,
+    then the same command again: the job resumes from its checkpoint, and every table and figure
+    equals the undisturbed first run's, byte for byte (timings aside)."""
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    workdir = _workdir(tmp_path)
+    with open(workdir / "killed_run.log", "w") as log:
+        process = subprocess.Popen([*SNAKEMAKE, *SMOKE], cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONHASHSEED": "0"})  # fmt: skip
+        try:
+            run = _kill_a_training_job(process, workdir, rng)
+            assert process.wait(timeout=900) != 0, "snakemake did not see its job die"
+        finally:
+            if process.poll() is None:
+                process.kill()
+    where = f"killed {run} (test seed {seed})"
+    # snakemake removed the failed job's outputs; the checkpoint beside them is not one
+    assert (workdir / run / "checkpoint.pt").exists() and not (workdir / run / "model.pt").exists(), where
+
+    again = _snakemake(workdir, *SMOKE, "--rerun-incomplete")
+    assert again.returncode == 0, again.stderr[-3000:]
+    logs = "".join(path.read_text() for path in (workdir / "logs").rglob("*.log"))
+    resumed = re.search(rf"resuming from {re.escape(str(run / 'checkpoint.pt'))} at iteration (\d+)", logs)
+    assert resumed and int(resumed.group(1)) >= 5, where  # smoke checkpoints every 5 iterations
+
+    outputs = _tables_and_figures(smoke_run)
+    assert _tables_and_figures(workdir) == outputs
+    for path in outputs:  # wall-clock measurements aside: runtime.csv, and luo2017 Table 4's milliseconds
+        if path.endswith("luo2017_table4.csv"):
+            costs = [pd.read_csv(d / path) for d in (smoke_run, workdir)]
+            pd.testing.assert_frame_equal(*(c.drop(columns=[k for k in c if k.startswith("ms_")]) for c in costs))
+        elif not path.endswith("runtime.csv"):
+            assert (smoke_run / path).read_bytes() == (workdir / path).read_bytes(), f"{path}: {where}"
