@@ -165,3 +165,32 @@ def test_stage2_infers_targets_with_theta_fixed_then_updates_theta(t_tr, monkeyp
     assert calls == [t_tr]
     assert set(losses) == {"loss_map", "loss_img", "loss_tag", "loss_map_weak", "loss_img_weak", "loss_tag_weak"}
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+
+
+def test_stage2_runs_the_backbone_once_on_the_weak_images_and_infers_from_its_features(monkeypatch):
+    import copy
+
+    from tagseg import dis
+
+    torch.manual_seed(0)
+    model = DualNet(DISConfig()).train()
+    reference = copy.deepcopy(model)
+    images, masks, tags = _batch()
+    weak = images.flip(0)
+    with torch.no_grad():
+        expected_u1, expected_v1 = reference.features(weak)  # theta before the update, train-mode batch norm
+    seen = {}
+    real = dis.infer_latents
+
+    def spy(net, u1, v1, images, **kwargs):
+        seen["u1"], seen["v1"] = u1.detach().clone(), v1.detach().clone()
+        return real(net, u1, v1, images, **kwargs)
+
+    monkeypatch.setattr(dis, "infer_latents", spy)
+    bn = model.backbone.stem[1]
+    tracked = int(bn.num_batches_tracked)
+    dis.stage2_iteration(model, (images, masks, tags), (weak, tags), torch.optim.SGD(model.parameters(), lr=0.1),
+                         t_tr=3, step_size=0.5)  # fmt: skip
+    assert torch.allclose(seen["u1"], expected_u1, atol=1e-6) and torch.allclose(seen["v1"], expected_v1, atol=1e-6)
+    assert int(bn.num_batches_tracked) == tracked + 2  # the labelled batch and the weak batch, once each
+    assert all(p.requires_grad for p in model.parameters())  # inference's freezing was undone

@@ -194,16 +194,18 @@ def stage2_iteration(
     both sources, the weak images against their inferred targets. With t_tr = 0 the targets are
     the network's own predictions (the paper's "degenerate" semi-supervised scheme).
     """
+    images, masks, tags = full
+    losses = supervised_losses(net(images), images, masks, tags, image_reduction)
+
+    # The backbone runs once on the weak images: its features, with their graph, serve the update of
+    # theta, and detached they start the inference (theta has not moved yet, so they are the same
+    # values); batch norm's running statistics see the weak batch once.
     weak_images, weak_tags = weak
-    with torch.no_grad():
-        u1, v1 = net.features(weak_images)
+    u1, v1 = net.features(weak_images)
     inferred = infer_latents(net, u1, v1, weak_images, steps=t_tr, step_size=step_size, tags=weak_tags)[t_tr]
     pseudo_map = inferred.labelmap.exp().detach()  # (B, 21, h, w): L^w
     pseudo_tags = torch.sigmoid(inferred.outputs.v3).detach()  # (B, 21): clean tags T^w-hat
-
-    images, masks, tags = full
-    losses = supervised_losses(net(images), images, masks, tags, image_reduction)
-    weak_out = net(weak_images)
+    weak_out = net.heads(u1, v1)
     losses["loss_map_weak"] = soft_cross_entropy(torch.log_softmax(weak_out.u3.float(), dim=1), pseudo_map)
     losses["loss_img_weak"] = image_loss(weak_out.z3, weak_images, image_reduction)
     losses["loss_tag_weak"] = tag_loss(weak_out.v3, pseudo_tags)
