@@ -45,6 +45,7 @@ from tagseg.data.synthetic import SyntheticConfig, generate
 from tagseg.data.transforms import eval_preset, to_tensors, train_preset
 from tagseg.data.voc import CachedSplit, build_cache, read_ids, voc_dir
 from tagseg.dis import infer_latents, inference_objective, stage1_iteration
+from tagseg.claims import update_readme as replace_section
 from tagseg.evaluate import split_confusion
 from tagseg.fusion import fused_nll, label_vector
 from tagseg.models.dis import DISConfig, DualNet
@@ -214,19 +215,24 @@ def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
     trained = "trained" if data.dis_model else "untrained"
     setting = f"resnet_tiny ({trained}), {args.dis_images} test images of 64 px, batch 16"
     command = "python bench/suite.py --only dis"
+    where = {"setting": setting, "command": command}
     rows.append(ratio_row("1", "DIS inference: t_ts = 30 over t_ts = 0", ratio(times, "t30", "t0"), goal="<= 1.5",
-                    setting=setting, command=command))  # fmt: skip
-    rows.append(ratio_row("1n", "DIS inference, naive (backbone re-run per step) over ours, t_ts = 30", ratio(times, "naive", "t30"), setting=setting, command=command))  # fmt: skip
-    rows.append(ratio_row("2", "DIS: one 30-step pass read out at 0/10/30 over t_ts = 30 alone", ratio(times, "readouts", "t30"), goal="<= 1.1", setting=setting, command=command))  # fmt: skip
+                          **where))  # fmt: skip
+    rows.append(ratio_row("1n", "DIS inference, naive (backbone re-run per step) over ours, t_ts = 30",
+                          ratio(times, "naive", "t30"), **where))  # fmt: skip
+    rows.append(ratio_row("2", "DIS: one 30-step pass read out at 0/10/30 over t_ts = 30 alone",
+                          ratio(times, "readouts", "t30"), goal="<= 1.1", **where))  # fmt: skip
     if args.paper_size:
         size = args.paper_size
         net = DualNet(DISConfig(backbone="resnet101")).eval()
         images = [F.interpolate(b[:2], size=(size, size), mode="bilinear", align_corners=False) for b in batches[:1]]
         times = interleaved({"t0": dis_pass(net, images, 0), "t30": dis_pass(net, images, 30),
                              "readouts": dis_pass(net, images, 30, [0, 10, 30])}, max(2, args.repeats // 2))  # fmt: skip
-        setting = f"dilated ResNet-101 (untrained), 2 images of {size} px"
-        rows.append(ratio_row("1p", f"DIS inference at the paper's size ({size} px): t_ts = 30 over t_ts = 0", ratio(times, "t30", "t0"), goal="<= 1.5", setting=setting, command=command))  # fmt: skip
-        rows.append(ratio_row("2p", f"DIS at {size} px: read-outs 0/10/30 over t_ts = 30 alone", ratio(times, "readouts", "t30"), goal="<= 1.1", setting=setting, command=command))  # fmt: skip
+        where = {"setting": f"dilated ResNet-101 (untrained), 2 images of {size} px", "command": command}
+        rows.append(ratio_row("1p", f"DIS inference at the paper's size ({size} px): t_ts = 30 over t_ts = 0",
+                              ratio(times, "t30", "t0"), goal="<= 1.5", **where))  # fmt: skip
+        rows.append(ratio_row("2p", f"DIS at {size} px: read-outs 0/10/30 over t_ts = 30 alone",
+                              ratio(times, "readouts", "t30"), goal="<= 1.1", **where))  # fmt: skip
     return rows
 
 
@@ -243,7 +249,8 @@ def tau_inputs(data: Data, n_images: int) -> tuple[Sun2018Net, DataLoader, torch
         probabilities = read_predictions(data.probabilities, split.ids)[: len(subset)]
         return model, loader, probabilities, "trained FCN-32s+label+gen, the trained classifier's probabilities"
     model = Sun2018Net(FCN(FCNConfig(arch="fcn32s")), "label_gen").to(memory_format=CHANNELS_LAST).eval()
-    return model, loader, torch.rand(len(subset), 20), "untrained FCN-32s+label+gen, uniform random probabilities (worst case)"
+    what = "untrained FCN-32s+label+gen, uniform random probabilities (worst case)"
+    return model, loader, torch.rand(len(subset), 20), what
 
 
 def bench_tau(data: Data, args: argparse.Namespace) -> list[Row]:
@@ -426,7 +433,8 @@ def bench_flops(data: Data, args: argparse.Namespace) -> list[Row]:
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     dis_tags = torch.ones(8, 21)
     dis_step = lambda: stage1_iteration(net, images, masks, dis_tags, optimizer, "joint")  # noqa: E731
-    for key, name, step in (("5", "FCN-32s vgg_tiny training step", fcn_step), ("5d", "DIS resnet_tiny stage-1 joint step", dis_step)):
+    steps = (("5", "FCN-32s vgg_tiny training step", fcn_step), ("5d", "DIS resnet_tiny stage-1 joint step", dis_step))
+    for key, name, step in steps:
         flops = step_flops(step)
         seconds = statistics.median(interleaved({"step": step}, max(5, args.repeats))["step"])
         setting = (f"batch 8, 48 px: {flops / 1e9:.2f} GFLOP per step, {flops / seconds / 1e9:.1f} GFLOP/s achieved,"
@@ -581,19 +589,15 @@ def readme_section(path: Path) -> str:
              "", "| id | measure | ours | goal | met | spread | setting | command |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for row in rows:
         value = f"{row['value']} {row['unit']}".strip()
-        cells = [row["id"], row["measure"], value, row["goal"], row["met"], row["spread"], row["setting"], f"`{row['command']}`"]
+        cells = [row["id"], row["measure"], value, row["goal"], row["met"], row["spread"], row["setting"],
+                 f"`{row['command']}`"]  # fmt: skip
         lines.append("| " + " | ".join(cell.replace("|", "/") for cell in cells) + " |")
     lines.append(README_END)
     return "\n".join(lines)
 
 
 def update_readme(csv_path: Path, readme: Path) -> None:
-    text = readme.read_text()
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{readme}: no '{README_START}' ... '{README_END}' markers to replace")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    readme.write_text(head + readme_section(csv_path) + tail)
+    replace_section(readme, readme_section(csv_path), README_START, README_END)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -602,7 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=["dis", "tau", "train", "flops", "scaling"],
                         default=["dis", "tau", "train", "flops", "scaling"])  # fmt: skip
     parser.add_argument("--dag", choices=["none", "smoke"], default="none", help="also run the smoke DAG and time it")
-    parser.add_argument("--dag-dir", type=Path, help="a finished default-scale run to read (its benchmarks/, .snakemake/log)")
+    parser.add_argument("--dag-dir", type=Path,
+                        help="a finished default-scale run to read (its benchmarks/, .snakemake/log)")  # fmt: skip
     parser.add_argument("--results", type=Path, default=ROOT / "results" if (ROOT / "results").exists() else None)
     parser.add_argument("--data-root", type=Path, default=ROOT / "data" / "synthetic")
     parser.add_argument("--repeats", type=int, default=5)

@@ -458,12 +458,13 @@ def readme_section(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path, section: str) -> None:
+def update_readme(readme: Path, section: str, start: str = README_START, end: str = README_END) -> None:
+    """Replace what lies between the ``start`` and ``end`` markers (``section`` holds them both)."""
     text = readme.read_text()
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{readme}: no '{README_START}' ... '{README_END}' markers to replace")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
+    if start not in text or end not in text:
+        raise ValueError(f"{readme}: no '{start}' ... '{end}' markers to replace")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
     tmp = readme.with_name(f".{readme.name}.tmp")
     tmp.write_text(head + section + tail)
     tmp.replace(readme)
