@@ -373,7 +373,8 @@ def reference(data: Data, iterations: int) -> tuple[float, float]:
 
 def bench_train(data: Data, args: argparse.Namespace, scratch: Path) -> list[Row]:
     n = args.train_iterations
-    ours(data, 3, scratch), reference(data, 3)  # warm-up
+    ours(data, 3, scratch)  # warm-up
+    reference(data, 3)
     runs: dict[str, list[tuple[float, float]]] = {"ours": [], "reference": []}
     for _ in range(args.repeats):
         runs["ours"].append(ours(data, n, scratch))
@@ -457,8 +458,7 @@ def bench_scaling(data: Data, args: argparse.Namespace) -> list[Row]:
     cpu = torch.device("cpu")
     n_max = min(args.tau_images, len(data.test))
     sizes = [n_max // 4, n_max // 2, n_max]
-    model, _, probabilities, _ = tau_inputs(data, n_max)
-    taus = np.linspace(0, 1, 21).tolist()
+    model = tau_inputs(data, n_max)[0]
 
     def sweep(n_images: int, n_taus: int) -> Callable[[], object]:
         _, loader, p, _ = tau_inputs(data, n_images)
@@ -466,7 +466,6 @@ def bench_scaling(data: Data, args: argparse.Namespace) -> list[Row]:
 
     by_images = interleaved({n: sweep(n, 21) for n in sizes}, args.repeats)
     by_taus = interleaved({t: sweep(n_max, t) for t in (6, 11, 21)}, args.repeats)
-    del taus, probabilities
     net = dis_net(data)
     dis_sizes = [max(1, args.dis_images // 4), max(1, args.dis_images // 2), args.dis_images]
     dis_by_images = interleaved({n: dis_pass(net, eval_batches(data.test, n), 30, [0, 10, 30]) for n in dis_sizes},
