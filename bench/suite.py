@@ -39,14 +39,16 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
+from torch.utils.flop_counter import FlopCounterMode
 
 from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.synthetic import SyntheticConfig, generate
 from tagseg.data.transforms import eval_preset, to_tensors, train_preset
-from tagseg.data.voc import CachedSplit, build_cache, read_ids, voc_dir
-from tagseg.dis import infer_latents, inference_objective, stage1_iteration
+from tagseg.data.voc import CachedSplit, build_cache, read_ids, tags_from_mask, voc_dir
+from tagseg.dis import inference_objective, stage1_iteration
 from tagseg.claims import update_readme as replace_section
 from tagseg.evaluate import split_confusion
+from tagseg.evaluate_dis import evaluate_counts
 from tagseg.fusion import fused_nll, label_vector
 from tagseg.models.dis import DISConfig, DualNet
 from tagseg.models.fcn import FCN, FCNConfig
@@ -56,7 +58,7 @@ from tagseg.tau_sweep import tau_sweep
 from tagseg.train_classifier import read_predictions
 from tagseg.train_dis import load_dis
 from tagseg.train_fcn import load_model
-from tagseg.training import fit, make_optimizer, poly_schedule, shuffled_loader, TrainingSettings
+from tagseg.training import BatchStream, TrainingSettings, fit, make_optimizer, poly_schedule, shuffled_loader
 
 ROOT = Path(__file__).resolve().parents[1]
 CSV_PATH = ROOT / "bench" / "results" / "performance.csv"
@@ -157,48 +159,43 @@ def make_data(scratch: Path, results: Path | None, data_root: Path, n_test: int,
     return Data(scratch, CachedSplit(scratch / "cache" / "train"), CachedSplit(scratch / "cache" / "test"))
 
 
-def eval_batches(split: CachedSplit, n_images: int, batch_size: int = 16) -> list[torch.Tensor]:
-    loader = DataLoader(SegmentationDataset(split, eval_preset()), batch_size=batch_size, collate_fn=pad_collate)
-    batches, seen = [], 0
-    for images, _, _ in loader:
-        if seen >= n_images:
-            break
-        batches.append(images[: n_images - seen])
-        seen += len(batches[-1])
-    return batches
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # images, masks, tags, as the evaluation loaders give
 
 
-def dis_net(data: Data, backbone: str = "resnet_tiny") -> DualNet:
+def eval_batches(split: CachedSplit, n_images: int, batch_size: int = 16) -> list[Batch]:
+    """The first ``n_images`` of a split, decoded once, in evaluation batches (timed passes reuse them)."""
+    subset = torch.utils.data.Subset(SegmentationDataset(split, eval_preset()), range(min(n_images, len(split))))
+    return list(DataLoader(subset, batch_size=batch_size, collate_fn=pad_collate))
+
+
+def dis_net(data: Data) -> DualNet:
+    """The default run's trained resnet_tiny DIS (t_tr = 30, seed 0) when there is one, else an untrained one."""
     torch.manual_seed(0)
-    if data.dis_model is not None and backbone == "resnet_tiny":
+    if data.dis_model is not None:
         return load_dis(data.dis_model, torch.device("cpu"))[0]
-    return DualNet(DISConfig(backbone=backbone)).eval()
+    return DualNet(DISConfig(backbone="resnet_tiny")).eval()
 
 
 # --- 1, 2: DIS test-time inference -----------------------------------------------------------------
 
 
-def naive_inference(net: DualNet, images: torch.Tensor, steps: int, step_size: float) -> None:
-    """The same steps with the features recomputed from the image by the backbone at every step."""
-    with torch.no_grad():
-        u1, v1 = net.features(images)
-    delta_u, delta_v = torch.zeros_like(u1), torch.zeros_like(v1)
-    for _ in range(steps):
+def naive_inference(net: DualNet, batches: list[Batch], steps: int, step_size: float) -> None:
+    """The same steps with the features recomputed from the image by the backbone at every step (no scoring)."""
+    for images, _, _ in batches:
         with torch.no_grad():
-            u, v = net.features(images)
-        u, v = (u + delta_u).requires_grad_(), (v + delta_v).requires_grad_()
-        grad_u, grad_v = torch.autograd.grad(inference_objective(net.heads(u, v), images, None), [u, v])
-        delta_u, delta_v = delta_u - step_size * grad_u, delta_v - step_size * grad_v
+            u1, v1 = net.features(images)
+        delta_u, delta_v = torch.zeros_like(u1), torch.zeros_like(v1)
+        for _ in range(steps):
+            with torch.no_grad():
+                u, v = net.features(images)
+            u, v = (u + delta_u).requires_grad_(), (v + delta_v).requires_grad_()
+            grad_u, grad_v = torch.autograd.grad(inference_objective(net.heads(u, v), images, None), [u, v])
+            delta_u, delta_v = delta_u - step_size * grad_u, delta_v - step_size * grad_v
 
 
-def dis_pass(net: DualNet, batches: list[torch.Tensor], steps: int, readouts=None) -> Callable[[], None]:
-    def run() -> None:
-        for images in batches:
-            with torch.inference_mode():
-                u1, v1 = net.features(images)
-            infer_latents(net, u1.clone(), v1.clone(), images, steps=steps, step_size=0.5, readouts=readouts)
-
-    return run
+def dis_pass(net: DualNet, batches: list[Batch], t_ts: list[int]) -> Callable[[], object]:
+    """tagseg.evaluate_dis's pass, as the DAG runs it: backbone once, max(t_ts) steps, every read-out scored."""
+    return lambda: evaluate_counts(net, batches, t_ts, 0.5, torch.device("cpu"))
 
 
 def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
@@ -206,10 +203,10 @@ def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
     net = dis_net(data)
     batches = eval_batches(data.test, args.dis_images)
     cases = {
-        "t0": dis_pass(net, batches, 0),
-        "t30": dis_pass(net, batches, 30),
-        "readouts": dis_pass(net, batches, 30, [0, 10, 30]),
-        "naive": lambda: [naive_inference(net, images, 30, 0.5) for images in batches],
+        "t0": dis_pass(net, batches, [0]),
+        "t30": dis_pass(net, batches, [30]),
+        "readouts": dis_pass(net, batches, [0, 10, 30]),
+        "naive": lambda: naive_inference(net, batches, 30, 0.5),
     }
     times = interleaved(cases, args.repeats)
     trained = "trained" if data.dis_model else "untrained"
@@ -225,9 +222,11 @@ def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
     if args.paper_size:
         size = args.paper_size
         net = DualNet(DISConfig(backbone="resnet101")).eval()
-        images = [F.interpolate(b[:2], size=(size, size), mode="bilinear", align_corners=False) for b in batches[:1]]
-        times = interleaved({"t0": dis_pass(net, images, 0), "t30": dis_pass(net, images, 30),
-                             "readouts": dis_pass(net, images, 30, [0, 10, 30])}, max(2, args.repeats // 2))  # fmt: skip
+        images, masks, tags = batches[0]
+        large = [(F.interpolate(images[:2], size=(size, size), mode="bilinear", align_corners=False),
+                  F.interpolate(masks[:2, None].float(), size=(size, size), mode="nearest")[:, 0].long(), tags[:2])]
+        times = interleaved({"t0": dis_pass(net, large, [0]), "t30": dis_pass(net, large, [30]),
+                             "readouts": dis_pass(net, large, [0, 10, 30])}, max(2, args.repeats // 2))  # fmt: skip
         where = {"setting": f"dilated ResNet-101 (untrained), 2 images of {size} px", "command": command}
         rows.append(ratio_row("1p", f"DIS inference at the paper's size ({size} px): t_ts = 30 over t_ts = 0",
                               ratio(times, "t30", "t0"), goal="<= 1.5", **where))  # fmt: skip
@@ -289,10 +288,8 @@ class PILSegmentation(Dataset):
     def __getitem__(self, i: int):
         image = np.array(Image.open(self.voc / "JPEGImages" / f"{self.ids[i]}.jpg").convert("RGB"))
         mask = np.array(Image.open(self.voc / "SegmentationClass" / f"{self.ids[i]}.png"))
+        tags = tags_from_mask(mask).astype("float32")  # of the whole image, as the cache's (REPRODUCTION.md D3)
         image, mask = self.transform(*to_tensors(image, mask))
-        tags = np.zeros(20, dtype=np.float32)
-        present = np.unique(mask.numpy())
-        tags[present[(present > 0) & (present < 21)] - 1] = 1
         return image, mask, torch.from_numpy(tags)
 
 
@@ -300,8 +297,6 @@ class TimedStream:
     """A batch stream for :func:`tagseg.training.fit` that adds up the time spent waiting for batches."""
 
     def __init__(self, loader: DataLoader):
-        from tagseg.training import BatchStream
-
         self.stream = BatchStream(loader)
         self.waited = 0.0
 
@@ -397,8 +392,8 @@ def bench_train(data: Data, args: argparse.Namespace, scratch: Path) -> list[Row
     ]  # fmt: skip
 
 
-def matmul_peak(threads: int, size: int = 1024, repeats: int = 5) -> float:
-    """This machine's fp32 matrix-multiply rate (FLOP/s) at the given threads, measured now."""
+def matmul_peak(size: int = 1024, repeats: int = 5) -> float:
+    """This machine's fp32 matrix-multiply rate (FLOP/s) at torch's current threads, measured now."""
     a, b = torch.randn(size, size), torch.randn(size, size)
     a @ b
     best = math.inf
@@ -411,8 +406,6 @@ def matmul_peak(threads: int, size: int = 1024, repeats: int = 5) -> float:
 
 
 def step_flops(step: Callable[[], None]) -> int:
-    from torch.utils.flop_counter import FlopCounterMode
-
     counter = FlopCounterMode(display=False)
     with counter:
         step()
@@ -421,7 +414,7 @@ def step_flops(step: Callable[[], None]) -> int:
 
 def bench_flops(data: Data, args: argparse.Namespace) -> list[Row]:
     rows = []
-    peak = matmul_peak(torch.get_num_threads())
+    peak = matmul_peak()
     command = "python bench/suite.py --only flops"
     images = torch.randn(8, 3, 48, 48).contiguous(memory_format=CHANNELS_LAST)
     masks = torch.randint(0, 21, (8, 48, 48))
@@ -468,11 +461,11 @@ def bench_scaling(data: Data, args: argparse.Namespace) -> list[Row]:
     by_taus = interleaved({t: sweep(n_max, t) for t in (6, 11, 21)}, args.repeats)
     net = dis_net(data)
     dis_sizes = [max(1, args.dis_images // 4), max(1, args.dis_images // 2), args.dis_images]
-    dis_by_images = interleaved({n: dis_pass(net, eval_batches(data.test, n), 30, [0, 10, 30]) for n in dis_sizes},
+    dis_by_images = interleaved({n: dis_pass(net, eval_batches(data.test, n), [0, 10, 30]) for n in dis_sizes},
                                 args.repeats)  # fmt: skip
     batches = eval_batches(data.test, args.dis_images)
     steps = [10, 20, 40]
-    dis_by_steps = interleaved({s: dis_pass(net, batches, s, sorted({0, s // 3, s})) for s in steps}, args.repeats)
+    dis_by_steps = interleaved({s: dis_pass(net, batches, sorted({0, s // 3, s})) for s in steps}, args.repeats)
     for key, what, table in (
         ("7a", "tau sweep time over test images", by_images),
         ("7b", "tau sweep time over thresholds (6, 11, 21)", by_taus),

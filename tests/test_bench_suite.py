@@ -77,15 +77,15 @@ def test_dag_wall_time_is_read_from_the_newest_completed_log(suite, tmp_path):
 def test_the_suite_runs_and_writes_its_rows(tmp_path):
     out = tmp_path / "perf.csv"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "suite.py"), "--only", "tau", "train", "--repeats", "1",
-         "--tau-images", "16", "--train-iterations", "2", "--train-images", "16", "--paper-size", "0", "--csv", str(out),
+        [sys.executable, str(ROOT / "bench" / "suite.py"), "--repeats", "1", "--tau-images", "16", "--dis-images", "4",
+         "--train-iterations", "2", "--train-images", "16", "--paper-size", "0", "--csv", str(out),
          "--data-root", str(tmp_path / "none")],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     with open(out, newline="") as f:
         rows = {row["id"]: row for row in csv.DictReader(f)}
-    assert {"3", "3n", "4", "4i", "4w", "4r"} <= set(rows)
-    assert all(float(rows[key]["value"]) > 0 for key in ("3", "3n", "4", "4i"))
+    assert set(rows) == {"1", "1n", "2", "3", "3n", "4", "4i", "4w", "4r", "5", "5d", "7a", "7b", "7c", "7d"}
+    assert all(float(rows[key]["value"]) > 0 for key in ("1", "1n", "2", "3", "3n", "4", "4i", "5", "5d"))
     assert rows["3"]["goal"] == "<= 1.3" and rows["3"]["met"] in ("yes", "no")
     assert all(row["machine"] for row in rows.values())
