@@ -58,3 +58,19 @@ def test_train_then_predict_every_split_once(tiny_caches, tmp_path):
     np.testing.assert_array_equal(stored["probabilities"], probabilities)
     report = json.loads((tmp_path / "val.json").read_text())
     assert 0 <= report["mAP"] <= 1 and report["model_run"]["settings"]["iterations"] == 4
+
+
+def test_predict_command_writes_each_split_from_one_load(tiny_caches, tmp_path, capsys):
+    config = ClassifierConfig(iterations=2, batch_size=4, crop_size=32, checkpoint_every=10)
+    model_path = train_classifier.train(config, tiny_caches["train"], tmp_path / "cls")
+    outs = [tmp_path / "p" / "val.npz", tmp_path / "p" / "weak_noisy.npz"]
+    argv = ["predict", "--model", str(model_path), "--cache", str(tiny_caches["val"]), str(tiny_caches["weak_noisy"]),
+            "--out", *map(str, outs), "--device", "cpu"]  # fmt: skip
+    assert train_classifier.main(argv) == 0
+    for split, out in zip(("val", "weak_noisy"), outs):  # each file the single-split predict's, in its split's order
+        alone = train_classifier.predict(model_path, tiny_caches[split], device="cpu")
+        with np.load(out) as stored:
+            assert list(stored["ids"]) == alone["ids"]
+            np.testing.assert_array_equal(stored["probabilities"], alone["probabilities"])
+    assert train_classifier.main(argv[:-3] + ["--device", "cpu"]) == 1  # two caches, one --out
+    assert "expected one --out per --cache, got 1 for 2" in capsys.readouterr().err

@@ -194,3 +194,13 @@ def test_stage2_runs_the_backbone_once_on_the_weak_images_and_infers_from_its_fe
     assert torch.allclose(seen["u1"], expected_u1, atol=1e-6) and torch.allclose(seen["v1"], expected_v1, atol=1e-6)
     assert int(bn.num_batches_tracked) == tracked + 2  # the labelled batch and the weak batch, once each
     assert all(p.requires_grad for p in model.parameters())  # inference's freezing was undone
+
+
+@pytest.mark.parametrize("low, high", [((8, 8), (64, 64)), ((5, 7), (37, 51)), ((41, 41), (321, 321))])
+def test_upsampled_argmax_is_the_default_layouts(low, high):
+    from tagseg.evaluate_dis import upsampled_argmax
+
+    torch.manual_seed(0)
+    labelmap = torch.randn(3, 21, *low).log_softmax(1)
+    expected = torch.nn.functional.interpolate(labelmap, size=high, mode="bilinear", align_corners=False).argmax(1)
+    assert torch.equal(upsampled_argmax(labelmap, high), expected)

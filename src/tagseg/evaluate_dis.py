@@ -37,6 +37,16 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def upsampled_argmax(log_probabilities: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The class of each pixel (B, H, W) of a (B, 21, h, w) labelmap upsampled bilinearly to ``size``.
+
+    Upsampled in channels-last layout, so that the argmax reduces over contiguous values (in the
+    default layout the 21 scores of a pixel lie H x W apart); the same values either way.
+    """
+    stored = log_probabilities.contiguous(memory_format=torch.channels_last)
+    return F.interpolate(stored, size=size, mode="bilinear", align_corners=False).argmax(1)
+
+
 def evaluate_counts(
     net: DualNet, loader: DataLoader, t_ts: list[int], step_size: float, device: torch.device
 ) -> tuple[dict[int, np.ndarray], dict[str, float]]:
@@ -56,8 +66,7 @@ def evaluate_counts(
         seconds["backbone"] += middle - start
         seconds["inference"] += time.perf_counter() - middle
         for t, readout in reads.items():
-            logits = F.interpolate(readout.labelmap, size=masks.shape[1:], mode="bilinear", align_corners=False)
-            hists[t] += confusion_matrix(masks, logits.argmax(1).cpu(), NUM_CLASSES)
+            hists[t] += confusion_matrix(masks, upsampled_argmax(readout.labelmap, masks.shape[1:]).cpu(), NUM_CLASSES)
     return hists, seconds
 
 
@@ -91,8 +100,7 @@ def weak_inference_quality(
         reads = infer_latents(net, u1.clone(), v1.clone(), images, steps=max(steps), step_size=step_size,
                               tags=tags, readouts=steps)  # fmt: skip
         for t, readout in reads.items():
-            logits = F.interpolate(readout.labelmap, size=masks.shape[1:], mode="bilinear", align_corners=False)
-            hists[t] += confusion_matrix(masks, logits.argmax(1).cpu(), NUM_CLASSES)
+            hists[t] += confusion_matrix(masks, upsampled_argmax(readout.labelmap, masks.shape[1:]).cpu(), NUM_CLASSES)
             inferred_tags[t].append((torch.sigmoid(readout.outputs.v3[:, 1:]) >= 0.5).cpu().numpy())
     return {
         "by_step": {str(t): {"labelmap_scores": scores(hists[t]), **{f"tags_{k}": v for k, v in

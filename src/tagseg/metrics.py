@@ -35,7 +35,9 @@ def confusion_matrix(truth: np.ndarray | torch.Tensor, pred: np.ndarray | torch.
     keep = (truth >= 0) & (truth < n_classes)
     if truth.numel() and bool(((truth != IGNORE_INDEX) & ~keep).any()):
         raise ValueError(f"ground truth holds labels outside 0..{n_classes - 1} and {IGNORE_INDEX}")
-    counts = torch.bincount(n_classes * truth[keep] + pred[keep], minlength=n_classes**2)
+    # skipped pixels go to one extra bin, dropped after counting (cheaper than selecting the kept ones)
+    cells = torch.where(keep, n_classes * truth + pred, n_classes**2)
+    counts = torch.bincount(cells, minlength=n_classes**2 + 1)[: n_classes**2]
     return counts.reshape(n_classes, n_classes).cpu().numpy()
 
 

@@ -2,7 +2,8 @@
 class probabilities for any split (computed once; thresholding at tau happens downstream).
 
     python -m tagseg.train_classifier train --train-cache data/synthetic/cache/train --out-dir runs/cls
-    python -m tagseg.train_classifier predict --model runs/cls/model.pt --cache data/synthetic/cache/val --out val.npz
+    python -m tagseg.train_classifier predict --model runs/cls/model.pt \
+        --cache data/synthetic/cache/val data/synthetic/cache/test --out val.npz test.npz
 """
 
 from __future__ import annotations
@@ -67,20 +68,29 @@ def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str
     return write_run(out, {"model": model.state_dict(), "backbone": config.backbone}, log_rows, runtime.run_record(config, device))
 
 
-@torch.inference_mode()
-def predict(model_path: str | os.PathLike, cache: str | os.PathLike, *, threads: int = 1, device: str = "auto") -> dict:
-    """Per-image class probabilities (n, 20) of a split, and the mAP against the split's tags."""
-    torch_device = runtime.setup(0, threads, device)
-    state = torch.load(model_path, map_location=torch_device, weights_only=False)
-    model = ImageClassifier(backbone=state["backbone"]).to(torch_device, memory_format=CHANNELS_LAST)
+def load_classifier(model_path: str | os.PathLike, device: torch.device) -> tuple[ImageClassifier, dict]:
+    """A trained classifier in eval mode on ``device``, and the run record it was saved with."""
+    state = torch.load(model_path, map_location=device, weights_only=False)
+    model = ImageClassifier(backbone=state["backbone"]).to(device, memory_format=CHANNELS_LAST)
     model.load_state_dict(state["model"])
-    model.eval()
+    return model.eval(), state["run"]
+
+
+@torch.inference_mode()
+def predict_split(model: ImageClassifier, model_run: dict, cache: str | os.PathLike, device: torch.device) -> dict:
+    """Per-image class probabilities (n, 20) of a split, and the mAP against the split's tags."""
     split = CachedSplit(cache)
     loader = DataLoader(SegmentationDataset(split, eval_preset()), batch_size=16, collate_fn=pad_collate)
-    probabilities = torch.cat([torch.sigmoid(model(images.to(torch_device)).float()).cpu() for images, _, _ in loader])
+    probabilities = torch.cat([torch.sigmoid(model(images.to(device)).float()).cpu() for images, _, _ in loader])
     mean_ap, per_class = mean_average_precision(probabilities.numpy(), split.tags)
     return {"ids": split.ids, "probabilities": probabilities.numpy(), "mAP": mean_ap, "AP": per_class,
-            "model_run": state["run"], "run": runtime.run_record({"cache": str(cache)}, torch_device)}  # fmt: skip
+            "model_run": model_run, "run": runtime.run_record({"cache": str(cache)}, device)}  # fmt: skip
+
+
+def predict(model_path: str | os.PathLike, cache: str | os.PathLike, *, threads: int = 1, device: str = "auto") -> dict:
+    """:func:`predict_split` of one split, the model loaded from ``model_path``."""
+    torch_device = runtime.setup(0, threads, device)
+    return predict_split(*load_classifier(model_path, torch_device), cache, torch_device)
 
 
 def read_predictions(path: str | os.PathLike, ids: list[str]) -> torch.Tensor:
@@ -109,10 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     train_parser.add_argument("--train-cache", required=True, help="cached pixel-labelled split whose tags to learn")
     train_parser.add_argument("--out-dir", required=True, help="folder for model.pt, train_log.csv, run.json")
     add_dataclass_arguments(train_parser, ClassifierConfig)
-    predict_parser = commands.add_parser("predict", help="write a split's class probabilities")
+    predict_parser = commands.add_parser("predict", help="write splits' class probabilities, the model loaded once")
     predict_parser.add_argument("--model", required=True, help="model.pt from 'train'")
-    predict_parser.add_argument("--cache", required=True, help="cached split (tagseg.data.voc)")
-    predict_parser.add_argument("--out", required=True, help="npz to write (mAP goes to the .json beside it)")
+    predict_parser.add_argument("--cache", required=True, nargs="+", help="cached splits (tagseg.data.voc)")
+    predict_parser.add_argument("--out", required=True, nargs="+",
+                                help="an npz to write per --cache, in order (mAP goes to the .json beside it)")  # fmt: skip
     predict_parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     predict_parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     args = parser.parse_args(argv)
@@ -120,9 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             print(f"wrote {train(dataclass_from_arguments(ClassifierConfig, args), args.train_cache, args.out_dir)}")
         else:
-            result = predict(args.model, args.cache, threads=args.threads, device=args.device)
-            write_predictions(result, args.out)
-            print(f"{Path(args.cache).name}: mAP {result['mAP']:.3f} over {len(result['ids'])} images")
+            if len(args.cache) != len(args.out):
+                raise ValueError(f"predict: expected one --out per --cache, got {len(args.out)} for {len(args.cache)}")
+            device = runtime.setup(0, args.threads, args.device)
+            model, model_run = load_classifier(args.model, device)
+            for cache, out in zip(args.cache, args.out):
+                result = predict_split(model, model_run, cache, device)
+                write_predictions(result, out)
+                print(f"{Path(cache).name}: mAP {result['mAP']:.3f} over {len(result['ids'])} images")
     except (ValueError, FileNotFoundError, RuntimeError, FloatingPointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

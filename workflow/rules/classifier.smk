@@ -24,18 +24,19 @@ rule train_classifier:
 
 
 rule predict_classifier:
+    # every split's probabilities in one job: the model is loaded (and torch started) once per seed
     input:
-        cache=get_cache_files("{split}"),
+        caches=[path for split in DATASET.names for path in get_cache_files(split)],
         model=rules.train_classifier.output.model,
     output:
-        probabilities="results/classifier/seed{seed}/{split}.npz",
-        report="results/classifier/seed{seed}/{split}.json",
+        probabilities=expand("results/classifier/seed{{seed}}/{split}.npz", split=DATASET.names),
+        reports=expand("results/classifier/seed{{seed}}/{split}.json", split=DATASET.names),
     log:
-        "logs/predict_classifier/seed{seed}_{split}.log",
+        "logs/predict_classifier/seed{seed}.log",
     benchmark:
-        "benchmarks/predict_classifier/seed{seed}_{split}.tsv"
+        "benchmarks/predict_classifier/seed{seed}.tsv"
     params:
-        cache=get_input_parent,
+        caches=" ".join(get_cache_dir(split) for split in DATASET.names),
         device=config["resources"].get("device", "auto"),
     threads: config["resources"].get("eval_threads", 1)
     resources:
@@ -43,5 +44,5 @@ rule predict_classifier:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.train_classifier predict --model {input.model} --cache {params.cache}"
+        "python -m tagseg.train_classifier predict --model {input.model} --cache {params.caches}"
         " --out {output.probabilities} --device {params.device} --threads {threads} > {log} 2>&1"
