@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tagseg.dis import inference_objective, infer_latents
+from tagseg.dis import inference_objective, infer_latents, upsampled_argmax
 from tagseg.models.dis import DISConfig, DualNet, count_parameters, image_loss, map_loss, refine
 
 
@@ -198,8 +198,6 @@ def test_stage2_runs_the_backbone_once_on_the_weak_images_and_infers_from_its_fe
 
 @pytest.mark.parametrize("low, high", [((8, 8), (64, 64)), ((5, 7), (37, 51)), ((41, 41), (321, 321))])
 def test_upsampled_argmax_is_the_default_layouts(low, high):
-    from tagseg.evaluate_dis import upsampled_argmax
-
     torch.manual_seed(0)
     labelmap = torch.randn(3, 21, *low).log_softmax(1)
     expected = torch.nn.functional.interpolate(labelmap, size=high, mode="bilinear", align_corners=False).argmax(1)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import torch
+import torch.nn.functional as F
 
 from tagseg.models.dis import DualNet, DualOutputs, image_loss, map_loss, refine, tag_loss
 
@@ -31,6 +32,17 @@ class Readout:
     def labelmap(self) -> torch.Tensor:
         """Final log-probabilities (B, 21, h, w): u3 refined by v3."""
         return refine(self.outputs.u3, self.outputs.v3)
+
+
+def upsampled_argmax(log_probabilities: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The class of each pixel (B, H, W) of a (B, 21, h, w) labelmap upsampled bilinearly to ``size``.
+
+    Upsampled in channels-last layout, so that the argmax reduces over contiguous values (in the
+    default layout the 21 scores of a pixel lie H x W apart); the same values either way. The one way
+    every consumer (evaluation, Figure 5, the test-server export) turns a read-out into classes.
+    """
+    stored = log_probabilities.contiguous(memory_format=torch.channels_last)
+    return F.interpolate(stored, size=size, mode="bilinear", align_corners=False).argmax(1)
 
 
 def inference_objective(outputs: DualOutputs, images: torch.Tensor, tags: torch.Tensor | None) -> torch.Tensor:

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from tagseg import runtime
 from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.transforms import eval_preset
 from tagseg.data.voc import CLASSES, NUM_CLASSES, CachedSplit
-from tagseg.dis import infer_latents
+from tagseg.dis import infer_latents, upsampled_argmax
 from tagseg.fusion import label_vector
 from tagseg.metrics import confusion_matrix, scores
 from tagseg.models.dis import DualNet, count_parameters
@@ -35,16 +34,6 @@ from tagseg.train_dis import load_dis
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def upsampled_argmax(log_probabilities: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """The class of each pixel (B, H, W) of a (B, 21, h, w) labelmap upsampled bilinearly to ``size``.
-
-    Upsampled in channels-last layout, so that the argmax reduces over contiguous values (in the
-    default layout the 21 scores of a pixel lie H x W apart); the same values either way.
-    """
-    stored = log_probabilities.contiguous(memory_format=torch.channels_last)
-    return F.interpolate(stored, size=size, mode="bilinear", align_corners=False).argmax(1)
 
 
 def evaluate_counts(

@@ -25,16 +25,14 @@ from typing import Callable, Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from tagseg import runtime
 from tagseg.data.transforms import eval_preset, to_tensors
 from tagseg.data.voc import write_mask
-from tagseg.dis import infer_latents
+from tagseg.dis import infer_latents, upsampled_argmax
 from tagseg.fusion import FUSIONS, threshold_labels
-from tagseg.models.classifier import ImageClassifier
-from tagseg.runtime import CHANNELS_LAST
+from tagseg.train_classifier import load_classifier
 from tagseg.train_dis import load_dis
 from tagseg.train_fcn import load_model
 
@@ -85,10 +83,7 @@ def fcn_predictor(model_path: str | os.PathLike, device: torch.device, classifie
     model, _ = load_model(model_path, device)
     classifier = None
     if classifier_path is not None:
-        state = torch.load(classifier_path, map_location=device, weights_only=False)
-        classifier = ImageClassifier(backbone=state["backbone"]).to(device, memory_format=CHANNELS_LAST)
-        classifier.load_state_dict(state["model"])
-        classifier.eval()
+        classifier, _ = load_classifier(classifier_path, device)
     elif model.variant.fusion is not None:
         raise ValueError(f"{model_path}: variant {model.variant_name!r} fuses labels; give --classifier and --tau")
 
@@ -111,8 +106,7 @@ def dis_predictor(model_path: str | os.PathLike, device: torch.device, t_ts: int
         with torch.inference_mode():
             u1, v1 = net.features(image)
         readout = infer_latents(net, u1.clone(), v1.clone(), image, steps=t_ts, step_size=step_size)[t_ts]
-        logits = F.interpolate(readout.labelmap, size=image.shape[2:], mode="bilinear", align_corners=False)
-        return logits.argmax(1)[0].to(torch.uint8).cpu().numpy()
+        return upsampled_argmax(readout.labelmap, image.shape[2:])[0].to(torch.uint8).cpu().numpy()
 
     return predict
 

@@ -211,7 +211,7 @@ def dis_examples(cache, models: dict[int, Path], step_size: float, n_images: int
     (0, 0), (5, 0), (10, 10), (30, 30) where those models exist, ground truth; one row per image."""
     from tagseg.data.transforms import denormalize, eval_preset, to_tensors
     from tagseg.data.voc import CachedSplit, voc_palette
-    from tagseg.dis import infer_latents
+    from tagseg.dis import infer_latents, upsampled_argmax
     from tagseg.models.dis import downsample_image
     from tagseg.train_dis import load_dis
 
@@ -237,8 +237,7 @@ def dis_examples(cache, models: dict[int, Path], step_size: float, n_images: int
                 small = downsample_image(image[None], u1.shape[2:])[0]
                 pictures.append(denormalize(small).clamp(0, 1).permute(1, 2, 0).numpy())
             readout = infer_latents(net, u1, v1, image[None], steps=t_ts, step_size=step_size)[t_ts]
-            logits = torch.nn.functional.interpolate(readout.labelmap, size=sample.mask.shape, mode="bilinear")
-            pictures.append(palette[logits.argmax(1)[0].numpy()])
+            pictures.append(palette[upsampled_argmax(readout.labelmap, sample.mask.shape)[0].numpy()])
         pictures.append(palette[sample.mask])
         for c, picture in enumerate(pictures):
             axes[r, c].imshow(picture, interpolation="nearest")
