@@ -97,7 +97,7 @@ def main() -> None:
         md5sum = timed(["md5sum", str(archive)])
         into.mkdir()
         gnu_tar = timed(["tar", "-xf", str(archive), "-C", str(into)])
-        print(f"\n| step | seconds | MB/s of archive | peak RSS (MiB) |\n|---|---|---|---|")
+        print("\n| step | seconds | MB/s of archive | peak RSS (MiB) |\n|---|---|---|---|")
         for name, seconds, rss in rows:
             rate = f"{size / 1e6 / seconds:.0f}" if name != "python startup + imports" else "-"
             print(f"| {name} | {seconds:.1f} | {rate} | {rss:.0f} |")

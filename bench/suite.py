@@ -193,9 +193,9 @@ def naive_inference(net: DualNet, batches: list[Batch], steps: int, step_size: f
             delta_u, delta_v = delta_u - step_size * grad_u, delta_v - step_size * grad_v
 
 
-def dis_pass(net: DualNet, batches: list[Batch], t_ts: list[int]) -> Callable[[], object]:
+def dis_pass(net: DualNet, batches: list[Batch], t_ts: list[int], direct: bool | None = None) -> Callable[[], object]:
     """tagseg.evaluate_dis's pass, as the DAG runs it: backbone once, max(t_ts) steps, every read-out scored."""
-    return lambda: evaluate_counts(net, batches, t_ts, 0.5, torch.device("cpu"))
+    return lambda: evaluate_counts(net, batches, t_ts, 0.5, torch.device("cpu"), direct=direct)
 
 
 def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
@@ -226,12 +226,15 @@ def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
         large = [(F.interpolate(images[:2], size=(size, size), mode="bilinear", align_corners=False),
                   F.interpolate(masks[:2, None].float(), size=(size, size), mode="nearest")[:, 0].long(), tags[:2])]
         times = interleaved({"t0": dis_pass(net, large, [0]), "t30": dis_pass(net, large, [30]),
-                             "readouts": dis_pass(net, large, [0, 10, 30])}, max(2, args.repeats // 2))  # fmt: skip
+                             "readouts": dis_pass(net, large, [0, 10, 30]),
+                             "direct": dis_pass(net, large, [30], direct=True)}, max(2, args.repeats // 2))  # fmt: skip
         where = {"setting": f"dilated ResNet-101 (untrained), 2 images of {size} px", "command": command}
         rows.append(ratio_row("1p", f"DIS inference at the paper's size ({size} px): t_ts = 30 over t_ts = 0",
                               ratio(times, "t30", "t0"), goal="<= 1.5", **where))  # fmt: skip
         rows.append(ratio_row("2p", f"DIS at {size} px: read-outs 0/10/30 over t_ts = 30 alone",
                               ratio(times, "readouts", "t30"), goal="<= 1.1", **where))  # fmt: skip
+        rows.append(ratio_row("1pd", f"DIS at {size} px, a t_ts = 30 pass: steps on the 2048-channel u1 itself (the"
+                              " paper's literal form) over ours (through u3 and v3)", ratio(times, "direct", "t30"), **where))  # fmt: skip
     return rows
 
 

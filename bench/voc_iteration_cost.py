@@ -24,7 +24,7 @@ from tagseg.dis import infer_latents, stage1_iteration, stage2_iteration
 from tagseg.fusion import label_vector
 from tagseg.models.dis import DISConfig, DualNet
 from tagseg.models.fcn import FCN, FCNConfig
-from tagseg.sun2018 import VARIANTS, Optimizers, Sun2018Net, train_iteration
+from tagseg.sun2018 import Optimizers, Sun2018Net, train_iteration
 
 ROOT = Path(__file__).resolve().parents[1]
 FCN_PADDING = 100  # VGG16 FCN pads every input by 100 pixels a side (REPRODUCTION.md F1)

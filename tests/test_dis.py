@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
+import torch.nn as nn
 
-from tagseg.dis import inference_objective, infer_latents, upsampled_argmax
+from tagseg.dis import REDUCED_FROM_CHANNELS, inference_objective, infer_latents, upsampled_argmax
 from tagseg.models.dis import DISConfig, DualNet, count_parameters, image_loss, map_loss, refine
 
 
@@ -83,6 +86,40 @@ def test_readouts_from_one_pass_equal_separate_runs(net, images):
     for t in (0, 10, 30):
         alone = infer_latents(net, u1, v1, images, steps=t, step_size=0.5)[t]
         assert torch.equal(one_pass[t].u1, alone.u1) and torch.equal(one_pass[t].outputs.u3, alone.outputs.u3)
+
+
+@pytest.mark.parametrize("size", [(40, 40), (41, 57), (8, 30), (17, 3), (8, 8)])  # features 5x5, 6x8, 1x4, 3x1, 1x1
+@pytest.mark.parametrize("with_tags", [False, True])
+def test_the_21_channel_route_takes_the_steps_on_u1_and_v1(net, size, with_tags):
+    """Latents (steps through u3 and v3) against DirectLatents (autograd on u1 and v1), in float64:
+    the border terms, the constant field of v1 and the tag path must all come out exact."""
+    double = copy.deepcopy(net).double()
+    generator = torch.Generator().manual_seed(2)
+    images = torch.randn(2, 3, *size, dtype=torch.float64, generator=generator)
+    tags = torch.rand(2, 21, dtype=torch.float64, generator=generator) if with_tags else None
+    with torch.no_grad():
+        u1, v1 = double.features(images)
+    run = dict(steps=12, step_size=0.5, tags=tags, readouts=[0, 4, 12])
+    reduced = infer_latents(double, u1, v1, images, direct=False, **run)
+    direct = infer_latents(double, u1, v1, images, direct=True, **run)
+    for t in (0, 4, 12):
+        for name in ("u3", "z3", "v3"):
+            torch.testing.assert_close(getattr(reduced[t].outputs, name), getattr(direct[t].outputs, name), rtol=0, atol=1e-12)
+        torch.testing.assert_close(reduced[t].u1, direct[t].u1, rtol=0, atol=1e-12)
+        torch.testing.assert_close(reduced[t].v1, direct[t].v1, rtol=0, atol=1e-12)
+    assert (direct[12].outputs.u3 - direct[0].outputs.u3).abs().max() > 1e-7  # the steps moved it, far past atol
+
+
+@pytest.mark.parametrize("channels", [128, 2048])
+def test_the_default_route_is_chosen_by_the_backbones_width(net, channels):
+    wide = copy.deepcopy(net)
+    wide.labelmap, wide.tags = nn.Conv2d(channels, 21, 3, padding=1), nn.Linear(channels, 21)
+    u1 = torch.randn(2, channels, 3, 4, generator=torch.Generator().manual_seed(3))
+    images = torch.randn(2, 3, 24, 32, generator=torch.Generator().manual_seed(4))
+    chosen = infer_latents(wide, u1, u1.mean(dim=(2, 3)), images, steps=3, step_size=0.5)[3].outputs.u3
+    route = infer_latents(wide, u1, u1.mean(dim=(2, 3)), images, steps=3, step_size=0.5,
+                          direct=channels < REDUCED_FROM_CHANNELS)[3].outputs.u3  # fmt: skip
+    assert torch.equal(chosen, route)
 
 
 def test_bad_step_counts_are_refused(net, images):

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
 
+from tagseg.inference_steps import REDUCED_FROM_CHANNELS, DirectLatents, Latents
 from tagseg.models.dis import DualNet, DualOutputs, image_loss, map_loss, refine, tag_loss
 
 
@@ -25,13 +26,20 @@ class Readout:
 
     step: int
     outputs: DualOutputs
-    u1: torch.Tensor
-    v1: torch.Tensor
+    latents: Callable[[], tuple[torch.Tensor, torch.Tensor]]  # u1, v1 at this step, made when asked for
 
     @property
     def labelmap(self) -> torch.Tensor:
         """Final log-probabilities (B, 21, h, w): u3 refined by v3."""
         return refine(self.outputs.u3, self.outputs.v3)
+
+    @property
+    def u1(self) -> torch.Tensor:
+        return self.latents()[0]
+
+    @property
+    def v1(self) -> torch.Tensor:
+        return self.latents()[1]
 
 
 def upsampled_argmax(log_probabilities: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -63,6 +71,7 @@ def infer_latents(
     step_size: float,
     tags: torch.Tensor | None = None,
     readouts: Iterable[int] | None = None,
+    direct: bool | None = None,
 ) -> dict[int, Readout]:
     """Take ``steps`` gradient steps on (u1, v1), the network's parameters fixed; return read-outs.
 
@@ -71,28 +80,28 @@ def infer_latents(
     given, adds the tag loss (inference in training). ``readouts`` lists the step counts to report
     (default: the last); step 0 is the backbone's features untouched. Gradients are taken with
     respect to u1 and v1 only: no parameter's ``.grad`` is written.
+
+    Two ways give the same iterates (to rounding; tests/test_dis.py): stepping the C-channel
+    features themselves (``direct=True``, the paper's literal form), or stepping what subnets 1 and
+    3 make of them (``direct=False``; tagseg.inference_steps has the derivation), which costs a
+    21-channel convolution per step instead of two C-channel ones. By default the cheaper one for
+    the network: the 21-channel route from ``REDUCED_FROM_CHANNELS`` backbone channels on.
     """
     if steps < 0 or step_size <= 0:
         raise ValueError(f"infer_latents: expected steps >= 0 and step_size > 0, got {steps}, {step_size}")
     wanted = sorted(set(readouts) if readouts is not None else {steps})
     if wanted and (wanted[0] < 0 or wanted[-1] > steps):
         raise ValueError(f"infer_latents: read-outs {wanted} outside 0..{steps}")
-    u, v = u1.detach().clone(), v1.detach().clone()
     results: dict[int, Readout] = {}
     with frozen(net):
+        if direct is None:
+            direct = u1.shape[1] < REDUCED_FROM_CHANNELS
+        latents = (DirectLatents if direct else Latents)(net, u1, v1)
         for step in range(steps + 1):
-            if step > 0:
-                with torch.enable_grad():
-                    u.requires_grad_(True)
-                    v.requires_grad_(True)
-                    loss = inference_objective(net.heads(u, v), images, tags)
-                    grad_u, grad_v = torch.autograd.grad(loss, [u, v])
-                with torch.no_grad():
-                    u = (u - step_size * grad_u).detach()
-                    v = (v - step_size * grad_v).detach()
+            if step > 0:  # u1 <- u1 - step_size * dL/du1, v1 <- v1 - step_size * dL/dv1
+                latents.descend(lambda outputs: inference_objective(outputs, images, tags), step_size)
             if step in wanted:
-                with torch.no_grad():
-                    results[step] = Readout(step=step, outputs=net.heads(u, v), u1=u, v1=v)
+                results[step] = Readout(step=step, outputs=latents.outputs, latents=latents.snapshot())
     return results
 
 

@@ -37,9 +37,11 @@ def _sync(device: torch.device) -> None:
 
 
 def evaluate_counts(
-    net: DualNet, loader: DataLoader, t_ts: list[int], step_size: float, device: torch.device
+    net: DualNet, loader: DataLoader, t_ts: list[int], step_size: float, device: torch.device,
+    direct: bool | None = None,
 ) -> tuple[dict[int, np.ndarray], dict[str, float]]:
-    """Confusion matrices per t_ts and seconds spent in the backbone and in the inference steps."""
+    """Confusion matrices per t_ts and seconds spent in the backbone and in the inference steps
+    (``direct``: the route of :func:`tagseg.dis.infer_latents`, by default the cheaper one)."""
     hists = {t: np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64) for t in t_ts}
     seconds = {"backbone": 0.0, "inference": 0.0}
     for images, masks, _ in loader:
@@ -50,7 +52,8 @@ def evaluate_counts(
             u1, v1 = net.features(images)
         _sync(device)
         middle = time.perf_counter()
-        reads = infer_latents(net, u1.clone(), v1.clone(), images, steps=max(t_ts), step_size=step_size, readouts=t_ts)
+        reads = infer_latents(net, u1.clone(), v1.clone(), images, steps=max(t_ts), step_size=step_size, readouts=t_ts,
+                              direct=direct)  # fmt: skip
         _sync(device)
         seconds["backbone"] += middle - start
         seconds["inference"] += time.perf_counter() - middle

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import scipy.io
-from PIL import Image
 
 from tagseg.data.voc import IGNORE_INDEX, NUM_CLASSES, write_mask
 

@@ -125,9 +125,13 @@ class DualNet(nn.Module):
         """The three subnets on given features; the backbone is not run."""
         u2 = u1 + v1[:, :, None, None]  # u1 + up(v1)
         u3 = self.labelmap(u2)  # (B, 21, h, w)
-        z3 = self.reconstruction(F.softmax(u3, dim=1))  # (B, 3, h, w)
         v2 = u1.mean(dim=(2, 3)) + v1  # avgpool(u1) + v1
-        return DualOutputs(u3=u3, z3=z3, v3=self.tags(v2))
+        return self.reconstruct(u3, self.tags(v2))
+
+    def reconstruct(self, u3: torch.Tensor, v3: torch.Tensor) -> DualOutputs:
+        """Subnet-2 on the labelmap scores u3: the outputs given u3 and v3."""
+        z3 = self.reconstruction(F.softmax(u3, dim=1))  # (B, 3, h, w)
+        return DualOutputs(u3=u3, z3=z3, v3=v3)
 
     def forward(self, images: torch.Tensor) -> DualOutputs:
         return self.heads(*self.features(images))
