@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from tagseg.dis import REDUCED_FROM_CHANNELS, inference_objective, infer_latents, upsampled_argmax
-from tagseg.models.dis import DISConfig, DualNet, count_parameters, image_loss, map_loss, refine
+from tagseg.models.dis import DISConfig, DualNet, count_parameters, downsample_image, image_loss, map_loss, refine
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +120,15 @@ def test_the_default_route_is_chosen_by_the_backbones_width(net, channels):
     route = infer_latents(wide, u1, u1.mean(dim=(2, 3)), images, steps=3, step_size=0.5,
                           direct=channels < REDUCED_FROM_CHANNELS)[3].outputs.u3  # fmt: skip
     assert torch.equal(chosen, route)
+
+
+def test_the_objective_on_the_downsampled_target_is_the_objective_on_the_image(net, images):
+    """infer_latents downsamples the image once and passes the small target to every step."""
+    with torch.no_grad():
+        outputs = net(images)
+    small = downsample_image(images, outputs.z3.shape[2:])
+    for tags in (None, torch.ones(2, 21)):
+        assert torch.equal(inference_objective(outputs, small, tags), inference_objective(outputs, images, tags))
 
 
 def test_bad_step_counts_are_refused(net, images):

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterable, Iterator
 
 import torch
 import torch.nn.functional as F
 
 from tagseg.inference_steps import REDUCED_FROM_CHANNELS, DirectLatents, Latents
-from tagseg.models.dis import DualNet, DualOutputs, image_loss, map_loss, refine, tag_loss
+from tagseg.models.dis import DualNet, DualOutputs, downsample_image, image_loss, map_loss, refine, tag_loss
 
 
 @dataclass
@@ -26,20 +27,24 @@ class Readout:
 
     step: int
     outputs: DualOutputs
-    latents: Callable[[], tuple[torch.Tensor, torch.Tensor]]  # u1, v1 at this step, made when asked for
+    latents: Callable[[], tuple[torch.Tensor, torch.Tensor]]  # u1, v1 at this step, made when first asked for
 
     @property
     def labelmap(self) -> torch.Tensor:
         """Final log-probabilities (B, 21, h, w): u3 refined by v3."""
         return refine(self.outputs.u3, self.outputs.v3)
 
+    @cached_property
+    def features(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.latents()
+
     @property
     def u1(self) -> torch.Tensor:
-        return self.latents()[0]
+        return self.features[0]
 
     @property
     def v1(self) -> torch.Tensor:
-        return self.latents()[1]
+        return self.features[1]
 
 
 def upsampled_argmax(log_probabilities: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -54,7 +59,9 @@ def upsampled_argmax(log_probabilities: torch.Tensor, size: tuple[int, int]) -> 
 
 
 def inference_objective(outputs: DualOutputs, images: torch.Tensor, tags: torch.Tensor | None) -> torch.Tensor:
-    """L_img (test), or L_img + L_tag against the weak tags (training), as Eq. (1)'s second part."""
+    """L_img (test), or L_img + L_tag against the weak tags (training), as Eq. (1)'s second part.
+
+    ``images`` are the input, or the input already downsampled to z3's size (the same loss)."""
     loss = image_loss(outputs.z3, images)
     if tags is not None:
         loss = loss + tag_loss(outputs.v3, tags)
@@ -92,14 +99,15 @@ def infer_latents(
     wanted = sorted(set(readouts) if readouts is not None else {steps})
     if wanted and (wanted[0] < 0 or wanted[-1] > steps):
         raise ValueError(f"infer_latents: read-outs {wanted} outside 0..{steps}")
+    if direct is None:
+        direct = u1.shape[1] < REDUCED_FROM_CHANNELS
+    target = downsample_image(images, u1.shape[2:])  # L_img's target, made once rather than at every step
     results: dict[int, Readout] = {}
     with frozen(net):
-        if direct is None:
-            direct = u1.shape[1] < REDUCED_FROM_CHANNELS
         latents = (DirectLatents if direct else Latents)(net, u1, v1)
         for step in range(steps + 1):
             if step > 0:  # u1 <- u1 - step_size * dL/du1, v1 <- v1 - step_size * dL/dv1
-                latents.descend(lambda outputs: inference_objective(outputs, images, tags), step_size)
+                latents.descend(lambda outputs: inference_objective(outputs, target, tags), step_size)
             if step in wanted:
                 results[step] = Readout(step=step, outputs=latents.outputs, latents=latents.snapshot())
     return results
