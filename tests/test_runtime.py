@@ -29,3 +29,14 @@ def test_setup_does_not_load_the_compiler_nor_fill_new_tensors():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["[]", "False False"]
+
+
+def test_table_and_figure_jobs_do_not_start_torch():
+    """Jobs that only read metrics and write tables or plots (tagseg.tables, claims, runtime_table and
+    figures' curves, figure4, section3, dis_grid) start without torch, about 1.5 s of each job."""
+    code = (
+        "import sys; import tagseg.tables, tagseg.claims, tagseg.runtime_table, tagseg.figures, tagseg.variants; "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -26,7 +26,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import torch  # noqa: E402
 
 from tagseg.paper import FIGURE4  # noqa: E402
 
@@ -115,9 +114,10 @@ def plot_section3(table: pd.DataFrame, out: Path) -> None:
     _save(fig, out)
 
 
-@torch.inference_mode()
 def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_images: int, out: Path) -> None:
     """Rows: input, FCN-8s, ours (FCN-8s+generator with the classifier's labels at tau), ground truth."""
+    import torch
+
     from tagseg.data.voc import CachedSplit, voc_palette
     from tagseg.data.transforms import eval_preset, to_tensors
     from tagseg.fusion import FUSIONS, threshold_labels
@@ -133,20 +133,21 @@ def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_i
     preset = eval_preset()
     indices = range(min(n_images, len(split)))
     fig, axes = plt.subplots(4, len(indices), figsize=(1.4 * len(indices), 5.8), squeeze=False)
-    for column, i in enumerate(indices):
-        sample = split[i]
-        image, _ = preset(*to_tensors(sample.image, sample.mask))
-        scores_base = baseline.fcn(image[None])
-        scores_ours = ours.fcn(image[None])
-        labels = threshold_labels(probabilities[i : i + 1], tau)
-        fused = FUSIONS[ours.variant.fusion or "dot"](scores_ours, labels)
-        rows = (sample.image, palette[scores_base.argmax(1)[0].numpy()], palette[fused.argmax(1)[0].numpy()],
-                palette[sample.mask])  # fmt: skip
-        for row, picture in enumerate(rows):
-            axes[row, column].imshow(picture)
-            axes[row, column].set_xticks([])
-            axes[row, column].set_yticks([])
-        axes[0, column].set_title(sample.image_id, fontsize=6)
+    with torch.inference_mode():
+        for column, i in enumerate(indices):
+            sample = split[i]
+            image, _ = preset(*to_tensors(sample.image, sample.mask))
+            scores_base = baseline.fcn(image[None])
+            scores_ours = ours.fcn(image[None])
+            labels = threshold_labels(probabilities[i : i + 1], tau)
+            fused = FUSIONS[ours.variant.fusion or "dot"](scores_ours, labels)
+            rows = (sample.image, palette[scores_base.argmax(1)[0].numpy()], palette[fused.argmax(1)[0].numpy()],
+                    palette[sample.mask])  # fmt: skip
+            for row, picture in enumerate(rows):
+                axes[row, column].imshow(picture)
+                axes[row, column].set_xticks([])
+                axes[row, column].set_yticks([])
+            axes[0, column].set_title(sample.image_id, fontsize=6)
     for row, name in enumerate(("input", "FCN-8s", f"ours (τ={tau:g})", "ground truth")):
         axes[row, 0].set_ylabel(name, fontsize=8)
     _save(fig, out)
@@ -209,6 +210,8 @@ FIGURE5_SETUPS = ((0, 0), (5, 0), (10, 10), (30, 30))  # luo2017 Fig. 5's column
 def dis_examples(cache, models: dict[int, Path], step_size: float, n_images: int, out: Path) -> None:
     """luo2017 Figure 5: input, the downsampled image DIS reconstructs, predictions at (t_tr, t_ts) =
     (0, 0), (5, 0), (10, 10), (30, 30) where those models exist, ground truth; one row per image."""
+    import torch
+
     from tagseg.data.transforms import denormalize, eval_preset, to_tensors
     from tagseg.data.voc import CachedSplit, voc_palette
     from tagseg.dis import infer_latents, upsampled_argmax
