@@ -198,6 +198,15 @@ def dis_pass(net: DualNet, batches: list[Batch], t_ts: list[int], direct: bool |
     return lambda: evaluate_counts(net, batches, t_ts, 0.5, torch.device("cpu"), direct=direct)
 
 
+def flop_ratio_row(key: str, t30: Callable[[], object], t0: Callable[[], object], setting: str) -> Row:
+    """The t_ts = 30 pass over the t_ts = 0 pass in convolution and matrix-multiply FLOPs: the time ratio
+    the passes would have at one FLOP rate, so the least that faster kernels could bring it to."""
+    flops30, flops0 = step_flops(t30), step_flops(t0)
+    return Row(key, "DIS inference: t_ts = 30 over t_ts = 0 in FLOPs (the time ratio at an equal FLOP rate)",
+               flops30 / flops0, setting=f"{setting}: {flops0 / 1e9:.2f} and {flops30 / 1e9:.2f} GFLOP",
+               command="python bench/suite.py --only dis")  # fmt: skip
+
+
 def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
     rows = []
     net = dis_net(data)
@@ -219,6 +228,7 @@ def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
                           ratio(times, "naive", "t30"), **where))  # fmt: skip
     rows.append(ratio_row("2", "DIS: one 30-step pass read out at 0/10/30 over t_ts = 30 alone",
                           ratio(times, "readouts", "t30"), goal="<= 1.1", **where))  # fmt: skip
+    rows.append(flop_ratio_row("1f", cases["t30"], cases["t0"], setting))
     if args.paper_size:
         size = args.paper_size
         net = DualNet(DISConfig(backbone="resnet101")).eval()
@@ -235,6 +245,7 @@ def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
                               ratio(times, "readouts", "t30"), goal="<= 1.1", **where))  # fmt: skip
         rows.append(ratio_row("1pd", f"DIS at {size} px, a t_ts = 30 pass: steps on the 2048-channel u1 itself (the"
                               " paper's literal form) over ours (through u3 and v3)", ratio(times, "direct", "t30"), **where))  # fmt: skip
+        rows.append(flop_ratio_row("1pf", dis_pass(net, large, [30]), dis_pass(net, large, [0]), where["setting"]))
     return rows
 
 

@@ -85,7 +85,8 @@ def test_the_suite_runs_and_writes_its_rows(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     with open(out, newline="") as f:
         rows = {row["id"]: row for row in csv.DictReader(f)}
-    assert set(rows) == {"1", "1n", "2", "3", "3n", "4", "4i", "4w", "4r", "5", "5d", "7a", "7b", "7c", "7d"}
+    assert set(rows) == {"1", "1f", "1n", "2", "3", "3n", "4", "4i", "4w", "4r", "5", "5d", "7a", "7b", "7c", "7d"}
+    assert float(rows["1f"]["value"]) > 1  # the 30 steps add FLOPs to the backbone's
     assert all(float(rows[key]["value"]) > 0 for key in ("1", "1n", "2", "3", "3n", "4", "4i", "5", "5d"))
     assert rows["3"]["goal"] == "<= 1.3" and rows["3"]["met"] in ("yes", "no")
     assert all(row["machine"] for row in rows.values())
