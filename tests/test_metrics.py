@@ -2,9 +2,10 @@ import doctest
 
 import numpy as np
 import pytest
+import torch
 
 import tagseg.metrics
-from tagseg.metrics import confusion_matrix, per_class_iou, scores
+from tagseg.metrics import class_argmax, confusion_matrix, per_class_iou, scores
 
 
 def test_doctest_worked_example():
@@ -82,3 +83,14 @@ def test_labels_outside_the_classes_are_an_error():
 def test_per_class_iou_nan_only_when_union_empty():
     iou = per_class_iou(np.array([[2, 0], [0, 0]]))
     assert iou[0] == 1.0 and np.isnan(iou[1])
+
+
+def test_class_argmax_is_argmax_with_ties_nan_and_either_layout():
+    torch.manual_seed(0)
+    ties = torch.randint(0, 3, (4, 21, 9, 7)).float()  # many tied maxima per pixel
+    ties[0, 4, 2, 3] = float("nan")  # NaN counts as the largest, as in argmax
+    for scores in (ties, ties.contiguous(memory_format=torch.channels_last), torch.randn(2, 21, 5, 6)):
+        assert torch.equal(class_argmax(scores), scores.argmax(1))
+    last = ties.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 21), as the tau sweep stores scores
+    assert torch.equal(class_argmax(last, dim=-1), last.argmax(-1))
+    assert class_argmax(ties)[0, 2, 3] == 4

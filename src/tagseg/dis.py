@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from tagseg.inference_steps import REDUCED_FROM_CHANNELS, DirectLatents, Latents
+from tagseg.metrics import class_argmax
 from tagseg.models.dis import DualNet, DualOutputs, downsample_image, image_loss, map_loss, refine, tag_loss
 
 
@@ -55,7 +56,7 @@ def upsampled_argmax(log_probabilities: torch.Tensor, size: tuple[int, int]) -> 
     every consumer (evaluation, Figure 5, the test-server export) turns a read-out into classes.
     """
     stored = log_probabilities.contiguous(memory_format=torch.channels_last)
-    return F.interpolate(stored, size=size, mode="bilinear", align_corners=False).argmax(1)
+    return class_argmax(F.interpolate(stored, size=size, mode="bilinear", align_corners=False))
 
 
 def inference_objective(outputs: DualOutputs, images: torch.Tensor, tags: torch.Tensor | None) -> torch.Tensor:

@@ -27,7 +27,7 @@ from tagseg.cli import add_dataclass_arguments, dataclass_from_arguments
 from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.transforms import eval_preset
 from tagseg.data.voc import CLASSES, NUM_CLASSES, CachedSplit
-from tagseg.metrics import confusion_matrix, scores
+from tagseg.metrics import class_argmax, confusion_matrix, scores
 from tagseg.fusion import label_vector
 from tagseg.sun2018 import Sun2018Net
 from tagseg.tau_sweep import tau_sweep
@@ -52,7 +52,7 @@ def split_confusion(model: Sun2018Net, loader: DataLoader, device: torch.device)
     hist = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
     for images, masks, tags in loader:
         with torch.autocast(device.type, enabled=device.type == "cuda"):
-            pred = model.segment(images.to(device), label_vector(tags.to(device))).argmax(1)  # (B, H, W)
+            pred = class_argmax(model.segment(images.to(device), label_vector(tags.to(device))))  # (B, H, W)
         hist += confusion_matrix(masks, pred.cpu(), NUM_CLASSES)
     return hist
 

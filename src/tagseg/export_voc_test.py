@@ -32,6 +32,7 @@ from tagseg.data.transforms import eval_preset, to_tensors
 from tagseg.data.voc import write_mask
 from tagseg.dis import infer_latents, upsampled_argmax
 from tagseg.fusion import FUSIONS, threshold_labels
+from tagseg.metrics import class_argmax
 from tagseg.train_classifier import load_classifier
 from tagseg.train_dis import load_dis
 from tagseg.train_fcn import load_model
@@ -93,7 +94,7 @@ def fcn_predictor(model_path: str | os.PathLike, device: torch.device, classifie
         if classifier is not None:  # as tagseg.evaluate --probabilities: the variant's fusion, else dot
             labels = threshold_labels(torch.sigmoid(classifier(image).float()), tau)  # (1, 21)
             scores = FUSIONS[model.variant.fusion or "dot"](scores, labels)
-        return scores.argmax(1)[0].to(torch.uint8).cpu().numpy()
+        return class_argmax(scores)[0].to(torch.uint8).cpu().numpy()
 
     return predict
 

@@ -121,6 +121,7 @@ def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_i
     from tagseg.data.voc import CachedSplit, voc_palette
     from tagseg.data.transforms import eval_preset, to_tensors
     from tagseg.fusion import FUSIONS, threshold_labels
+    from tagseg.metrics import class_argmax
     from tagseg.train_classifier import read_predictions
     from tagseg.train_fcn import load_model
 
@@ -141,7 +142,7 @@ def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_i
             scores_ours = ours.fcn(image[None])
             labels = threshold_labels(probabilities[i : i + 1], tau)
             fused = FUSIONS[ours.variant.fusion or "dot"](scores_ours, labels)
-            rows = (sample.image, palette[scores_base.argmax(1)[0].numpy()], palette[fused.argmax(1)[0].numpy()],
+            rows = (sample.image, palette[class_argmax(scores_base)[0].numpy()], palette[class_argmax(fused)[0].numpy()],
                     palette[sample.mask])  # fmt: skip
             for row, picture in enumerate(rows):
                 axes[row, column].imshow(picture)

@@ -28,6 +28,17 @@ import torch
 from tagseg.data.voc import IGNORE_INDEX
 
 
+def class_argmax(scores: torch.Tensor, dim: int = 1) -> torch.Tensor:
+    """The predicted class of each pixel: the index of the largest score along ``dim``.
+
+    Equal to ``scores.argmax(dim)`` (the first of tied maxima, NaN counted as the largest), through
+    ``max``'s indices: torch's CPU argmax kernel is 1.6x slower on channels-last (B, 21, H, W) scores
+    and 3.5x on the default layout (tests/test_metrics.py checks the two agree).
+    """
+    return scores.max(dim).indices
+
+
+
 def confusion_matrix(truth: np.ndarray | torch.Tensor, pred: np.ndarray | torch.Tensor, n_classes: int) -> np.ndarray:
     """(n_classes, n_classes) int64 counts; pixels whose truth is ``IGNORE_INDEX`` are skipped."""
     truth = torch.as_tensor(truth).reshape(-1).long()

@@ -26,7 +26,7 @@ from tagseg.data.transforms import eval_preset
 from tagseg.data.voc import CLASSES, NUM_CLASSES, CachedSplit
 from tagseg.fusion import FUSIONS, threshold_labels
 from tagseg.information import label_information
-from tagseg.metrics import scores
+from tagseg.metrics import class_argmax, scores
 from tagseg.sun2018 import Sun2018Net
 
 
@@ -76,8 +76,8 @@ def _fused_argmax(model: Sun2018Net, scores: torch.Tensor, labels: torch.Tensor)
     it does not) -> (B, H, W)."""
     if model.variant.fusion in (None, "dot"):
         # argmax of fuse_dot(scores, labels): renormalising does not move the argmax, so skip it
-        return scores.masked_fill(labels[:, None, None, :] == 0, float("-inf")).argmax(-1)
-    return FUSIONS[model.variant.fusion](scores.permute(0, 3, 1, 2), labels).argmax(1)
+        return class_argmax(scores.masked_fill(labels[:, None, None, :] == 0, float("-inf")), dim=-1)
+    return class_argmax(FUSIONS[model.variant.fusion](scores.permute(0, 3, 1, 2), labels))
 
 
 def _confusions(masks: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
