@@ -25,6 +25,14 @@ Objective = Callable[[DualOutputs], torch.Tensor]
 REDUCED_FROM_CHANNELS = 256
 
 
+def gradients(objective: Objective, forward: Callable[..., DualOutputs], x: torch.Tensor, y: torch.Tensor):
+    """dL/dx and dL/dy of ``objective(forward(x, y))`` (zeros where L does not depend on one), the
+    parameters untouched: the one backward pass both routes take per step."""
+    with torch.enable_grad():
+        x, y = x.detach().requires_grad_(True), y.detach().requires_grad_(True)
+        return torch.autograd.grad(objective(forward(x, y)), [x, y], materialize_grads=True)
+
+
 class DirectLatents:
     """u1 and v1 as tensors of their own, each step a backward pass through subnets 1 and 3 (C channels)."""
 
@@ -37,9 +45,7 @@ class DirectLatents:
             return self.net.heads(self.u1, self.v1)
 
     def descend(self, objective: Objective, step_size: float) -> None:
-        with torch.enable_grad():
-            u, v = self.u1.detach().requires_grad_(True), self.v1.detach().requires_grad_(True)
-            grad_u, grad_v = torch.autograd.grad(objective(self.net.heads(u, v)), [u, v])
+        grad_u, grad_v = gradients(objective, self.net.heads, self.u1, self.v1)
         with torch.no_grad():
             self.u1, self.v1 = self.u1 - step_size * grad_u, self.v1 - step_size * grad_v
 
@@ -106,9 +112,7 @@ class Latents:
             return self.net.reconstruct(self.u3, self.v3)
 
     def descend(self, objective: Objective, step_size: float) -> None:
-        with torch.enable_grad():
-            u3, v3 = self.u3.detach().requires_grad_(True), self.v3.detach().requires_grad_(True)
-            a, c = torch.autograd.grad(objective(self.net.reconstruct(u3, v3)), [u3, v3], materialize_grads=True)
+        a, c = gradients(objective, self.net.reconstruct, self.u3, self.v3)
         with torch.no_grad():
             window = torch.einsum("nahw,khw->nka", a, self.inside)  # sum of a over p with p + offset_k inside
             e_taps = torch.einsum("jkab,nkb->nja", self.gram, window)  # W_j e

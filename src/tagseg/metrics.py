@@ -38,7 +38,6 @@ def class_argmax(scores: torch.Tensor, dim: int = 1) -> torch.Tensor:
     return scores.max(dim).indices
 
 
-
 def confusion_matrix(truth: np.ndarray | torch.Tensor, pred: np.ndarray | torch.Tensor, n_classes: int) -> np.ndarray:
     """(n_classes, n_classes) int64 counts; pixels whose truth is ``IGNORE_INDEX`` are skipped."""
     truth = torch.as_tensor(truth).reshape(-1).long()
