@@ -88,6 +88,19 @@ def test_readouts_from_one_pass_equal_separate_runs(net, images):
         assert torch.equal(one_pass[t].u1, alone.u1) and torch.equal(one_pass[t].outputs.u3, alone.outputs.u3)
 
 
+@pytest.mark.parametrize("direct, forward, start", [(True, "heads", 0), (False, "reconstruct", 1)])
+def test_readouts_between_steps_take_no_forward_pass_of_their_own(net, images, direct, forward, start, monkeypatch):
+    """A read-out at step k < t reuses the outputs step k + 1 differentiates; only the last needs one.
+    (The 21-channel route starts from the heads' outputs, and the heads end in reconstruct.)"""
+    with torch.no_grad():
+        u1, v1 = net.features(images)
+    calls = []
+    original = getattr(net, forward)
+    monkeypatch.setattr(net, forward, lambda *args: calls.append(1) or original(*args))
+    infer_latents(net, u1, v1, images, steps=30, step_size=0.5, readouts=[0, 10, 30], direct=direct)
+    assert len(calls) == start + 30 + 1
+
+
 @pytest.mark.parametrize("size", [(40, 40), (41, 57), (8, 30), (17, 3), (8, 8)])  # features 5x5, 6x8, 1x4, 3x1, 1x1
 @pytest.mark.parametrize("with_tags", [False, True])
 def test_the_21_channel_route_takes_the_steps_on_u1_and_v1(net, size, with_tags):

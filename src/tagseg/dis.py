@@ -106,11 +106,13 @@ def infer_latents(
     results: dict[int, Readout] = {}
     with frozen(net):
         latents = (DirectLatents if direct else Latents)(net, u1, v1)
-        for step in range(steps + 1):
-            if step > 0:  # u1 <- u1 - step_size * dL/du1, v1 <- v1 - step_size * dL/dv1
-                latents.descend(lambda outputs: inference_objective(outputs, target, tags), step_size)
-            if step in wanted:
-                results[step] = Readout(step=step, outputs=latents.outputs, latents=latents.snapshot())
+        for step in range(steps):  # u1 <- u1 - step_size * dL/du1, v1 <- v1 - step_size * dL/dv1
+            snapshot = latents.snapshot() if step in wanted else None
+            before = latents.descend(lambda outputs: inference_objective(outputs, target, tags), step_size)
+            if snapshot is not None:  # read out from the outputs this step differentiated
+                results[step] = Readout(step=step, outputs=before, latents=snapshot)
+        if steps in wanted:
+            results[steps] = Readout(step=steps, outputs=latents.outputs, latents=latents.snapshot())
     return results
 
 

@@ -4,7 +4,9 @@
 paper writes it. :class:`Latents` holds only what those subnets make of them, u3 and v3, and steps
 those by the linear map a step on (u1, v1) induces (derived in its docstring): a 21-channel
 convolution per step instead of two C-channel ones. Both offer ``outputs`` (the network's outputs
-now), ``descend(objective, step_size)`` (one step) and ``snapshot()`` (u1 and v1 now, on demand).
+now), ``descend(objective, step_size)`` (one step; it returns the outputs it differentiated, those
+before the step, so that a read-out between steps costs no forward pass of its own) and
+``snapshot()`` (u1 and v1 now, on demand).
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ Objective = Callable[[DualOutputs], torch.Tensor]
 REDUCED_FROM_CHANNELS = 256
 
 
-def gradients(objective: Objective, forward: Callable[..., DualOutputs], x: torch.Tensor, y: torch.Tensor):
-    """dL/dx and dL/dy of ``objective(forward(x, y))`` (zeros where L does not depend on one), the
-    parameters untouched: the one backward pass both routes take per step."""
+def gradients(
+    objective: Objective, forward: Callable[..., DualOutputs], x: torch.Tensor, y: torch.Tensor
+) -> tuple[DualOutputs, torch.Tensor, torch.Tensor]:
+    """``forward(x, y)`` (detached), and dL/dx and dL/dy of ``objective`` on it (zeros where L does
+    not depend on one), the parameters untouched: the one backward pass both routes take per step."""
     with torch.enable_grad():
         x, y = x.detach().requires_grad_(True), y.detach().requires_grad_(True)
-        return torch.autograd.grad(objective(forward(x, y)), [x, y], materialize_grads=True)
+        outputs = forward(x, y)
+        grad_x, grad_y = torch.autograd.grad(objective(outputs), [x, y], materialize_grads=True)
+    return DualOutputs(outputs.u3.detach(), outputs.z3.detach(), outputs.v3.detach()), grad_x, grad_y
 
 
 class DirectLatents:
@@ -44,10 +50,11 @@ class DirectLatents:
         with torch.no_grad():
             return self.net.heads(self.u1, self.v1)
 
-    def descend(self, objective: Objective, step_size: float) -> None:
-        grad_u, grad_v = gradients(objective, self.net.heads, self.u1, self.v1)
+    def descend(self, objective: Objective, step_size: float) -> DualOutputs:
+        before, grad_u, grad_v = gradients(objective, self.net.heads, self.u1, self.v1)
         with torch.no_grad():
             self.u1, self.v1 = self.u1 - step_size * grad_u, self.v1 - step_size * grad_v
+        return before
 
     def snapshot(self) -> Callable[[], tuple[torch.Tensor, torch.Tensor]]:
         u1, v1 = self.u1, self.v1
@@ -111,8 +118,8 @@ class Latents:
         with torch.no_grad():
             return self.net.reconstruct(self.u3, self.v3)
 
-    def descend(self, objective: Objective, step_size: float) -> None:
-        a, c = gradients(objective, self.net.reconstruct, self.u3, self.v3)
+    def descend(self, objective: Objective, step_size: float) -> DualOutputs:
+        before, a, c = gradients(objective, self.net.reconstruct, self.u3, self.v3)
         with torch.no_grad():
             window = torch.einsum("nahw,khw->nka", a, self.inside)  # sum of a over p with p + offset_k inside
             e_taps = torch.einsum("jkab,nkb->nja", self.gram, window)  # W_j e
@@ -122,6 +129,7 @@ class Latents:
             dv3 = torch.einsum("kab,nka->nb", self.cross, window) * (1 + 1 / self.area) + tag_back @ self.tag_gram
             self.u3, self.v3 = self.u3 - step_size * du3, self.v3 - step_size * dv3
             self.sum_a, self.sum_c = self.sum_a + step_size * a, self.sum_c + step_size * c
+        return before
 
     def _normal_operator(self, a: torch.Tensor) -> torch.Tensor:
         """conv_W(conv_W^T(a)), each with zero padding 1: the 5x5 kernel, less the terms that pass
