@@ -1,10 +1,10 @@
 """DIS test-time inference by its two routes, direct (C-channel features) and reduced (21 channels), over C.
 
-Times ``tagseg.dis.infer_latents`` with ``direct=True`` and ``direct=False`` on the same features
+Times ``tagseg.luo2017.inference.infer_latents`` with ``direct=True`` and ``direct=False`` on the same features
 (30 steps, read-outs at 0, 10 and 30), for backbone widths C at two feature sizes: resnet_tiny's
 at the default scale (8 x 8, batch 16) and ResNet-101's at 321 px (41 x 41, batch 2). Rounds
 alternate the routes; prints the median seconds and the direct/reduced ratio with its spread.
-Where the ratio crosses 1 sets ``tagseg.inference_steps.REDUCED_FROM_CHANNELS``.
+Where the ratio crosses 1 sets ``tagseg.luo2017.inference_reduced.REDUCED_FROM_CHANNELS``.
 
     python bench/dis_latents.py --channels 128 256 512 1024 2048 --repeats 5
 """
@@ -18,8 +18,8 @@ import time
 import torch
 import torch.nn as nn
 
-from tagseg.dis import REDUCED_FROM_CHANNELS, infer_latents
-from tagseg.models.dis import DISConfig, DualNet
+from tagseg.luo2017.inference import REDUCED_FROM_CHANNELS, infer_latents
+from tagseg.luo2017.network import DISConfig, DualNet
 
 
 def network(channels: int) -> DualNet:

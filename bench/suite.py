@@ -45,20 +45,20 @@ from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.synthetic import SyntheticConfig, generate
 from tagseg.data.transforms import eval_preset, to_tensors, train_preset
 from tagseg.data.voc import CachedSplit, build_cache, read_ids, tags_from_mask, voc_dir
-from tagseg.dis import inference_objective, stage1_iteration
-from tagseg.claims import update_readme as replace_section
-from tagseg.evaluate import split_confusion
-from tagseg.evaluate_dis import evaluate_counts
-from tagseg.fusion import fused_nll, label_vector
-from tagseg.models.dis import DISConfig, DualNet
-from tagseg.models.fcn import FCN, FCNConfig
-from tagseg.runtime import CHANNELS_LAST
-from tagseg.sun2018 import Optimizers, Sun2018Net, train_iteration
-from tagseg.tau_sweep import tau_sweep
-from tagseg.train_classifier import read_predictions
-from tagseg.train_dis import load_dis
-from tagseg.train_fcn import load_model
-from tagseg.training import BatchStream, TrainingSettings, fit, make_optimizer, poly_schedule, shuffled_loader
+from tagseg.luo2017.inference import inference_objective, stage1_iteration
+from tagseg.reporting.claims import update_readme as replace_section
+from tagseg.sun2018.evaluate_fcn import split_confusion
+from tagseg.luo2017.evaluate_dis import evaluate_counts
+from tagseg.sun2018.fusion import fused_nll, label_vector
+from tagseg.luo2017.network import DISConfig, DualNet
+from tagseg.sun2018.fcn import FCN, FCNConfig
+from tagseg.core.runtime import CHANNELS_LAST
+from tagseg.sun2018.network import Optimizers, Sun2018Net, train_iteration
+from tagseg.sun2018.tau_sweep import tau_sweep
+from tagseg.sun2018.train_classifier import read_predictions
+from tagseg.luo2017.train_dis import load_dis
+from tagseg.sun2018.train_fcn import load_model
+from tagseg.core.training import BatchStream, TrainingSettings, fit, make_optimizer, poly_schedule, shuffled_loader
 
 ROOT = Path(__file__).resolve().parents[1]
 CSV_PATH = ROOT / "bench" / "results" / "performance.csv"
@@ -194,7 +194,7 @@ def naive_inference(net: DualNet, batches: list[Batch], steps: int, step_size: f
 
 
 def dis_pass(net: DualNet, batches: list[Batch], t_ts: list[int], direct: bool | None = None) -> Callable[[], object]:
-    """tagseg.evaluate_dis's pass, as the DAG runs it: backbone once, max(t_ts) steps, every read-out scored."""
+    """tagseg.luo2017.evaluate_dis's pass, as the DAG runs it: backbone once, max(t_ts) steps, every read-out scored."""
     return lambda: evaluate_counts(net, batches, t_ts, 0.5, torch.device("cpu"), direct=direct)
 
 
@@ -308,7 +308,7 @@ class PILSegmentation(Dataset):
 
 
 class TimedStream:
-    """A batch stream for :func:`tagseg.training.fit` that adds up the time spent waiting for batches."""
+    """A batch stream for :func:`tagseg.core.training.fit` that adds up the time spent waiting for batches."""
 
     def __init__(self, loader: DataLoader):
         self.stream = BatchStream(loader)
@@ -341,7 +341,7 @@ def fcn_model(channels_last: bool) -> tuple[Sun2018Net, Optimizers]:
 
 
 def ours(data: Data, iterations: int, scratch: Path) -> tuple[float, float]:
-    """tagseg.train_fcn's path: the decoded cache, channels-last weights, tagseg.training.fit; (seconds, waited)."""
+    """tagseg.sun2018.train_fcn's path: the decoded cache, channels-last weights, tagseg.core.training.fit; (seconds, waited)."""
     model, optimizers = fcn_model(channels_last=True)
     scaler = torch.amp.GradScaler("cpu", enabled=False)
     dataset = SegmentationDataset(data.train, train_preset(TRAIN.crop_size, TRAIN.scale_range))
@@ -520,7 +520,7 @@ def snakemake(workdir: Path, *args: str, timeout: int = 7200) -> subprocess.Comp
 
 
 def dag_rows(workdir: Path, scale: str, budget_min: float, wall: float | None) -> list[Row]:
-    from tagseg.runtime_table import read_benchmarks
+    from tagseg.reporting.runtime_table import read_benchmarks
 
     command = "python bench/suite.py --dag smoke" if scale == "smoke" else "python bench/suite.py --dag-dir ."
     configfile = ["--configfile", "configs/smoke.yaml"] if scale == "smoke" else []

@@ -10,8 +10,8 @@ import time
 
 import torch
 
-from tagseg.models.fcn import BACKBONES, FCN, FCNConfig
-from tagseg.sun2018 import VARIANTS, Optimizers, Sun2018Net, train_iteration
+from tagseg.sun2018.fcn import BACKBONES, FCN, FCNConfig
+from tagseg.sun2018.network import VARIANTS, Optimizers, Sun2018Net, train_iteration
 
 
 def seconds_per_iteration(variant: str, args: argparse.Namespace) -> float:

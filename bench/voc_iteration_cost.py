@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from tagseg.dis import infer_latents, stage1_iteration, stage2_iteration
-from tagseg.fusion import label_vector
-from tagseg.models.dis import DISConfig, DualNet
-from tagseg.models.fcn import FCN, FCNConfig
-from tagseg.sun2018 import Optimizers, Sun2018Net, train_iteration
+from tagseg.luo2017.inference import infer_latents, stage1_iteration, stage2_iteration
+from tagseg.sun2018.fusion import label_vector
+from tagseg.luo2017.network import DISConfig, DualNet
+from tagseg.sun2018.fcn import FCN, FCNConfig
+from tagseg.sun2018.network import Optimizers, Sun2018Net, train_iteration
 
 ROOT = Path(__file__).resolve().parents[1]
 FCN_PADDING = 100  # VGG16 FCN pads every input by 100 pixels a side (REPRODUCTION.md F1)

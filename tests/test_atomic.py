@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from tagseg import runtime, tables, training
+from tagseg.core import runtime, tables, training
 from tagseg.data.voc import CACHE_FILES, build_cache
-from tagseg.train_classifier import write_predictions
+from tagseg.sun2018.train_classifier import write_predictions
 
 
 class Stopped(Exception):
@@ -32,7 +32,7 @@ def _png(out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tagseg.figures import _save
+    from tagseg.reporting.figures_sun2018 import _save
 
     fig, ax = plt.subplots()
     ax.plot([0, 1])

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from tagseg import train_classifier
-from tagseg.metrics import average_precision, mean_average_precision
-from tagseg.models.classifier import ImageClassifier
-from tagseg.train_classifier import ClassifierConfig
+from tagseg.core.metrics import average_precision, mean_average_precision
+from tagseg.sun2018.classifier import ImageClassifier
+from tagseg.sun2018.train_classifier import ClassifierConfig
 
 
 def test_classifier_shape_finite_and_every_parameter_learns():

@@ -17,10 +17,10 @@ def rule_modules() -> set[str]:
 
 def test_rules_call_the_modules_we_expect():
     assert rule_modules() == {
-        "tagseg.data.synthetic", "tagseg.data.voc", "tagseg.train_fcn", "tagseg.evaluate", "tagseg.tables",
-        "tagseg.train_classifier", "tagseg.tau_sweep", "tagseg.figures", "tagseg.train_dis", "tagseg.evaluate_dis",
-        "tagseg.data.download", "tagseg.data.extract", "tagseg.claims", "tagseg.data.splits", "tagseg.export_voc_test",
-        "tagseg.runtime_table",
+        "tagseg.data.synthetic", "tagseg.data.voc", "tagseg.sun2018.train_fcn", "tagseg.sun2018.evaluate_fcn", "tagseg.reporting.tables",
+        "tagseg.sun2018.train_classifier", "tagseg.sun2018.tau_sweep", "tagseg.reporting.figures_sun2018", "tagseg.luo2017.train_dis", "tagseg.luo2017.evaluate_dis",
+        "tagseg.data.download", "tagseg.data.extract", "tagseg.reporting.claims", "tagseg.data.splits", "tagseg.export_voc_test",
+        "tagseg.reporting.runtime_table",
     }  # fmt: skip
 
 
@@ -32,7 +32,7 @@ def test_help(module):
 
 def test_missing_cache_is_one_clear_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "tagseg.evaluate", "--model", str(tmp_path / "m.pt"), "--cache", str(tmp_path / "nope"),
+        [sys.executable, "-m", "tagseg.sun2018.evaluate_fcn", "--model", str(tmp_path / "m.pt"), "--cache", str(tmp_path / "nope"),
          "--out", str(tmp_path / "out.json")],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
@@ -44,14 +44,14 @@ def test_missing_cache_is_one_clear_line(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["tagseg.tau_sweep", "--model", "m.pt", "--cache", "c", "--probabilities", "p.npz", "--taus", "1"], "--taus"),
-        (["tagseg.figures", "figure4", "--sweeps", "missing.json"], "missing.json"),
-        (["tagseg.figures", "section3", "--sweeps", "bad.json"], "bad.json"),
+        (["tagseg.sun2018.tau_sweep", "--model", "m.pt", "--cache", "c", "--probabilities", "p.npz", "--taus", "1"], "--taus"),
+        (["tagseg.reporting.figures_sun2018", "figure4", "--sweeps", "missing.json"], "missing.json"),
+        (["tagseg.reporting.figures_sun2018", "section3", "--sweeps", "bad.json"], "bad.json"),
     ],
 )
 def test_sweep_and_figure_errors_are_one_line_and_leave_nothing(tmp_path, args, message):
     (tmp_path / "bad.json").write_text("{not json")
-    outs = ["--out", "out.json"] if args[0] == "tagseg.tau_sweep" else ["--csv", "out.csv", "--png", "out.png"]
+    outs = ["--out", "out.json"] if args[0] == "tagseg.sun2018.tau_sweep" else ["--csv", "out.csv", "--png", "out.png"]
     result = subprocess.run([sys.executable, "-m", *args, *outs], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from tagseg.dis import REDUCED_FROM_CHANNELS, inference_objective, infer_latents, upsampled_argmax
-from tagseg.models.dis import DISConfig, DualNet, count_parameters, downsample_image, image_loss, map_loss, refine
+from tagseg.luo2017.inference import REDUCED_FROM_CHANNELS, inference_objective, infer_latents, upsampled_argmax
+from tagseg.luo2017.network import DISConfig, DualNet, count_parameters, downsample_image, image_loss, map_loss, refine
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +190,7 @@ def _batch():
     ("joint", {"backbone", "labelmap", "tags", "reconstruction"}),
 ])  # fmt: skip
 def test_stage1_steps_change_only_their_components(step, changed):
-    from tagseg.dis import stage1_iteration, stage1_parameters
+    from tagseg.luo2017.inference import stage1_iteration, stage1_parameters
 
     torch.manual_seed(0)
     model = DualNet(DISConfig()).train()
@@ -204,7 +204,7 @@ def test_stage1_steps_change_only_their_components(step, changed):
 
 @pytest.mark.parametrize("t_tr", [0, 3])
 def test_stage2_infers_targets_with_theta_fixed_then_updates_theta(t_tr, monkeypatch):
-    import tagseg.dis as dis
+    import tagseg.luo2017.inference as dis
 
     torch.manual_seed(0)
     model = DualNet(DISConfig()).train()

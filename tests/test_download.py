@@ -27,7 +27,7 @@ import yaml
 from PIL import Image
 from tqdm import tqdm
 
-from tagseg.config import apply_defaults, validate_config
+from tagseg.core.config import apply_defaults, validate_config
 from tagseg.data.download import DownloadError, download
 from tagseg.data.extract import ArchiveError, extract, scan
 

@@ -14,12 +14,13 @@ from PIL import Image
 
 from tagseg import export_voc_test, train_classifier, train_dis, train_fcn
 from tagseg.data.transforms import eval_preset, to_tensors
-from tagseg.data.voc import build_cache, read_ids, voc_dir, voc_palette, CachedSplit
-from tagseg.dis import infer_latents
-from tagseg.fusion import fuse_dot, threshold_labels
-from tagseg.train_classifier import ClassifierConfig
-from tagseg.train_dis import DISTrainConfig
-from tagseg.train_fcn import TrainConfig
+from tagseg.core.classes import voc_palette
+from tagseg.data.voc import build_cache, read_ids, voc_dir, CachedSplit
+from tagseg.luo2017.inference import infer_latents
+from tagseg.sun2018.fusion import fuse_dot, threshold_labels
+from tagseg.sun2018.train_classifier import ClassifierConfig
+from tagseg.luo2017.train_dis import DISTrainConfig
+from tagseg.sun2018.train_fcn import TrainConfig
 
 LAYOUT = "results/VOC2012/Segmentation/comp6_test_cls"
 
@@ -68,7 +69,7 @@ def test_fcn_with_classifier_labels_as_table4_evaluates(tiny_caches, test_split,
     pngs = _read_submission(out)
     assert sorted(pngs) == sorted(f"{LAYOUT}/{i}.png" for i in ids)
     assert not (tmp_path / "outside.jpg").exists() and sorted(p.name for p in out.parent.iterdir()) == ["sun2018.tar.gz"]
-    # the same labels tagseg.evaluate fuses: the classifier's probabilities for the split at tau, by dot product
+    # the same labels tagseg.sun2018.evaluate_fcn fuses: the classifier's probabilities for the split at tau, by dot product
     probabilities = torch.from_numpy(train_classifier.predict(classifier, cache)["probabilities"])
     net, _ = train_fcn.load_model(model, torch.device("cpu"))
     for i, image_id in enumerate(split.ids):

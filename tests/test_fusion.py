@@ -5,12 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import tagseg.fusion
-from tagseg.fusion import FUSIONS, LOG_FLOOR, fuse_add, fuse_dot, fused_nll, label_vector, threshold_labels
+import tagseg.sun2018.fusion
+from tagseg.sun2018.fusion import FUSIONS, LOG_FLOOR, fuse_add, fuse_dot, fused_nll, label_vector, threshold_labels
 
 
 def test_worked_examples():
-    assert doctest.testmod(tagseg.fusion).failed == 0
+    assert doctest.testmod(tagseg.sun2018.fusion).failed == 0
 
 
 def test_dot_by_hand_three_classes_two_pixels():

@@ -1,6 +1,6 @@
 import torch
 
-from tagseg.models.generator import Discriminator, Generator, discriminator_loss, euclidean_loss, fooling_loss
+from tagseg.sun2018.auxiliary import Discriminator, Generator, discriminator_loss, euclidean_loss, fooling_loss
 
 
 def test_generator_is_the_papers_three_layers():

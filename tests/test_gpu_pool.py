@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tagseg import gpu_pool
+from tagseg.core import gpu_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -38,7 +38,7 @@ def start_holder(lock_dir: Path, devices: str, seconds: float) -> subprocess.Pop
     """A process that claims a device as a GPU script does, says which once it holds it, then sleeps."""
     code = textwrap.dedent(f"""
         import os, time
-        from tagseg.gpu_pool import claim_device
+        from tagseg.core.gpu_pool import claim_device
         claim_device("auto", timeout_s=60)
         print(os.environ["CUDA_VISIBLE_DEVICES"], flush=True)
         time.sleep({seconds})
@@ -105,7 +105,7 @@ def test_n_processes_over_k_devices_never_share_one(tmp_path):
     """)
     locks = tmp_path / "locks"
     jobs = [
-        subprocess.Popen([sys.executable, "-m", "tagseg.gpu_pool", "run", "--timeout-s", "60", "--", sys.executable, "-c", job],
+        subprocess.Popen([sys.executable, "-m", "tagseg.core.gpu_pool", "run", "--timeout-s", "60", "--", sys.executable, "-c", job],
                          env=pool_env(locks, "0,1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(6)
     ]  # fmt: skip
@@ -148,7 +148,7 @@ def test_a_full_pool_waits_for_a_device_and_says_so(tmp_path):
 
 def test_gpu_scripts_claim_through_runtime_setup(tmp_path):
     # two jobs' setup() over a faked pool of two: each sees only its own device
-    code = "import os; from tagseg import runtime; runtime.setup(0, 1, 'auto'); print(os.environ['CUDA_VISIBLE_DEVICES'])"
+    code = "import os; from tagseg.core import runtime; runtime.setup(0, 1, 'auto'); print(os.environ['CUDA_VISIBLE_DEVICES'])"
     env = pool_env(tmp_path, "0,1")
     first = subprocess.Popen([sys.executable, "-c", code + "; import time; time.sleep(30)"], env=env,
                              stdout=subprocess.PIPE, text=True)  # fmt: skip

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-import tagseg.metrics
-from tagseg.metrics import class_argmax, confusion_matrix, per_class_iou, scores
+import tagseg.core.metrics
+from tagseg.core.metrics import class_argmax, confusion_matrix, per_class_iou, scores
 
 
 def test_doctest_worked_example():
-    assert doctest.testmod(tagseg.metrics).failed == 0
+    assert doctest.testmod(tagseg.core.metrics).failed == 0
 
 
 def test_confusion_matrix_by_hand_ignores_void():

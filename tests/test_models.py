@@ -5,7 +5,7 @@ import torch
 import torchvision
 
 from tagseg.models import pretrained
-from tagseg.models.fcn import BACKBONES, FCN, FCNConfig, build_fcn, crop_offsets
+from tagseg.sun2018.fcn import BACKBONES, FCN, FCNConfig, build_fcn, crop_offsets
 
 
 def test_crop_offsets_are_fcns_for_vgg16_geometry():

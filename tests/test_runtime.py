@@ -1,11 +1,11 @@
-"""tagseg.runtime: how every job sets itself up."""
+"""tagseg.core.runtime: how every job sets itself up."""
 
 import subprocess
 import sys
 
 import torch
 
-from tagseg import runtime
+from tagseg.core import runtime
 
 
 def test_cpu_setup_turns_on_deterministic_algorithms():
@@ -22,7 +22,7 @@ def test_setup_does_not_load_the_compiler_nor_fill_new_tensors():
     """Loading torch._inductor (and dynamo) for the flag cost every job about 1.8 s of its start;
     deterministic mode's NaN fill of every new tensor cost about a tenth of each training step."""
     code = (
-        "import sys; from tagseg import runtime; runtime.setup(0, 1, 'cpu'); import torch; "
+        "import sys; from tagseg.core import runtime; runtime.setup(0, 1, 'cpu'); import torch; "
         "assert torch.are_deterministic_algorithms_enabled(); "
         "print(sorted(m for m in sys.modules if m.startswith(('torch._inductor', 'torch._dynamo')))); "
         "print(torch.utils.deterministic.fill_uninitialized_memory, torch.empty(4).isnan().all().item())"
@@ -32,10 +32,10 @@ def test_setup_does_not_load_the_compiler_nor_fill_new_tensors():
 
 
 def test_table_and_figure_jobs_do_not_start_torch():
-    """Jobs that only read metrics and write tables or plots (tagseg.tables, claims, runtime_table and
+    """Jobs that only read metrics and write tables or plots (tagseg.reporting.tables, claims, runtime_table and
     figures' curves, figure4, section3, dis_grid) start without torch, about 1.5 s of each job."""
     code = (
-        "import sys; import tagseg.tables, tagseg.claims, tagseg.runtime_table, tagseg.figures, tagseg.variants; "
+        "import sys; import tagseg.reporting.tables, tagseg.reporting.claims, tagseg.reporting.runtime_table, tagseg.reporting.figures_sun2018, tagseg.sun2018.variants; "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -119,7 +119,7 @@ def test_every_non_local_job_ran_as_a_slurm_job(cluster, undisturbed):
 
 
 def measured_tables(workdir: Path) -> dict[str, bytes]:
-    """Every table's bytes but runtime.csv's, which times the jobs (tagseg.runtime_table)."""
+    """Every table's bytes but runtime.csv's, which times the jobs (tagseg.reporting.runtime_table)."""
     return {path.name: path.read_bytes() for path in (workdir / "results/tables").glob("*.csv")
             if path.name != "runtime.csv"}  # fmt: skip
 

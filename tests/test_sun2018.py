@@ -5,9 +5,9 @@ import copy
 import pytest
 import torch
 
-from tagseg.models.fcn import FCN, FCNConfig
-from tagseg.sun2018 import VARIANTS, Optimizers, Sun2018Net, train_iteration
-from tagseg.train_fcn import TrainConfig, train
+from tagseg.sun2018.fcn import FCN, FCNConfig
+from tagseg.sun2018.network import VARIANTS, Optimizers, Sun2018Net, train_iteration
+from tagseg.sun2018.train_fcn import TrainConfig, train
 
 
 def _batch():
@@ -40,7 +40,7 @@ def _changed(before, after):
 
 @pytest.mark.parametrize("auxiliary_variant", ["gen", "label_gen", "dis"])
 def test_step_two_leaves_segmentation_fixed_and_step_three_changes_both(auxiliary_variant, monkeypatch):
-    import tagseg.sun2018 as sun
+    import tagseg.sun2018.network as sun
 
     net, optimizers = _net(auxiliary_variant)
     snapshots = []

@@ -12,7 +12,8 @@ from tagseg.data.synthetic import (
     generate,
     void_band,
 )
-from tagseg.data.voc import CLASSES, IGNORE_INDEX, OBJECT_CLASSES, read_ids, read_mask, read_tags, voc_dir, voc_palette
+from tagseg.core.classes import CLASSES, IGNORE_INDEX, OBJECT_CLASSES, voc_palette
+from tagseg.data.voc import read_ids, read_mask, read_tags, voc_dir
 from tests.conftest import TINY
 
 

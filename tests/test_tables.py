@@ -10,10 +10,10 @@ import pytest
 
 from tagseg import evaluate, figures, tables, tau_sweep, train_fcn
 from tagseg.data.voc import CachedSplit
-from tagseg.evaluate import EvalConfig
-from tagseg.paper import TABLES
-from tagseg.train_classifier import write_predictions
-from tagseg.train_fcn import TrainConfig
+from tagseg.sun2018.evaluate_fcn import EvalConfig
+from tagseg.reporting.papers import TABLES
+from tagseg.sun2018.train_classifier import write_predictions
+from tagseg.sun2018.train_fcn import TrainConfig
 
 FAST = dict(iterations=4, batch_size=2, crop_size=32, checkpoint_every=100, optimizer="adam", lr=1e-3)
 
@@ -131,7 +131,7 @@ def _dis_metrics(stage, t_tr, miou_by_t_ts):
 
 
 def test_luo2017_tables_pick_each_rows_run_and_read_out(tmp_path):
-    from tagseg.paper import LUO_TABLES
+    from tagseg.reporting.papers import LUO_TABLES
 
     files = [
         _write(tmp_path, "base", _dis_metrics("stage1", 0, {0: 0.30, 10: 0.99, 30: 0.99})),

@@ -5,21 +5,21 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-import tagseg.information
+import tagseg.sun2018.information
 from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.transforms import eval_preset
 from tagseg.data.voc import CachedSplit
-from tagseg.evaluate import split_confusion
-from tagseg.fusion import FUSIONS, threshold_labels
-from tagseg.information import label_information
-from tagseg.metrics import confusion_matrix
-from tagseg.models.fcn import FCN, FCNConfig
-from tagseg.sun2018 import Sun2018Net
-from tagseg.tau_sweep import tau_sweep
+from tagseg.sun2018.evaluate_fcn import split_confusion
+from tagseg.sun2018.fusion import FUSIONS, threshold_labels
+from tagseg.sun2018.information import label_information
+from tagseg.core.metrics import confusion_matrix
+from tagseg.sun2018.fcn import FCN, FCNConfig
+from tagseg.sun2018.network import Sun2018Net
+from tagseg.sun2018.tau_sweep import tau_sweep
 
 
 def test_information_worked_example():
-    assert doctest.testmod(tagseg.information).failed == 0
+    assert doctest.testmod(tagseg.sun2018.information).failed == 0
 
 
 def test_information_edge_cases():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tagseg import train_dis
-from tagseg.train_dis import DISTrainConfig, load_dis, stage1_step_at
+from tagseg.luo2017.train_dis import DISTrainConfig, load_dis, stage1_step_at
 
 FAST = dict(batch_size=2, weak_batch_size=2, crop_size=32, checkpoint_every=100, optimizer="adam", lr=1e-3)
 
@@ -67,7 +67,7 @@ def test_evaluation_reads_out_every_t_ts_from_one_pass(tiny_caches, tmp_path):
 def test_tag_agreement_by_hand():
     import numpy as np
 
-    from tagseg.evaluate_dis import tag_agreement
+    from tagseg.luo2017.evaluate_dis import tag_agreement
 
     truth = np.array([[1, 0, 1], [0, 1, 0]])
     predicted = np.array([[1, 1, 0], [0, 1, 0]])

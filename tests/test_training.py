@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from tagseg import evaluate, tables, train_fcn
-from tagseg.cli import to_flags
-from tagseg.evaluate import EvalConfig
-from tagseg.train_fcn import TrainConfig, load_model
+from tagseg.core.cli import to_flags
+from tagseg.sun2018.evaluate_fcn import EvalConfig
+from tagseg.sun2018.train_fcn import TrainConfig, load_model
 
 FAST = dict(iterations=6, batch_size=2, crop_size=32, checkpoint_every=4, optimizer="adam", lr=1e-3)
 
@@ -94,7 +94,7 @@ def test_batch_stream_restored_mid_pass_continues_the_same_batches(tiny_caches):
     from tagseg.data.loading import SegmentationDataset
     from tagseg.data.transforms import train_preset
     from tagseg.data.voc import CachedSplit
-    from tagseg.training import BatchStream, rng_states, set_rng_states, shuffled_loader
+    from tagseg.core.training import BatchStream, rng_states, set_rng_states, shuffled_loader
 
     def stream() -> BatchStream:
         dataset = SegmentationDataset(CachedSplit(tiny_caches["train"]), train_preset(32, (0.75, 1.25)))
@@ -150,7 +150,7 @@ def test_cli_help_and_bad_values(capsys):
 def test_to_flags_round_trips_through_the_parser(tmp_path):
     import argparse
 
-    from tagseg.cli import add_dataclass_arguments, dataclass_from_arguments
+    from tagseg.core.cli import add_dataclass_arguments, dataclass_from_arguments
 
     settings = {"iterations": 7, "scale_range": [0.5, 2.0], "pretrained": False, "optimizer": "sgd"}
     parser = argparse.ArgumentParser()

@@ -225,7 +225,7 @@ def test_table5_says_not_run_without_idw(tmp_path):
 
 
 def test_dataset_splits_per_source(tmp_path):
-    from tagseg.data.splits import dataset_splits
+    from tagseg.data.roles import dataset_splits
 
     voc = dataset_splits("voc")
     assert (voc.sun2018_train, voc.luo2017_train, voc.weak_pools) == ("trainaug", "train", ("weak_clean",))

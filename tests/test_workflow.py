@@ -20,9 +20,9 @@ import psutil
 import pytest
 import yaml
 
-from tagseg.claims import known_claims
-from tagseg.config import ConfigError, validate_config
-from tagseg.paper import LUO_TABLES, TABLES
+from tagseg.reporting.claims import known_claims
+from tagseg.core.config import ConfigError, validate_config
+from tagseg.reporting.papers import LUO_TABLES, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"

@@ -13,13 +13,13 @@ rule train_classifier:
         cache=get_input_parent,
         out_dir=get_output_parent,
         flags=get_classifier_flags,
-    threads: config["resources"].get("train_threads", 2)
+    threads: config["resources"]["train_threads"]
     resources:
         gpu=1,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.train_classifier train --train-cache {params.cache} --out-dir {params.out_dir}"
+        "python -m tagseg.sun2018.train_classifier train --train-cache {params.cache} --out-dir {params.out_dir}"
         " --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
 
 
@@ -37,12 +37,12 @@ rule predict_classifier:
         "benchmarks/predict_classifier/seed{seed}.tsv"
     params:
         caches=" ".join(get_cache_dir(split) for split in DATASET.names),
-        device=config["resources"].get("device", "auto"),
-    threads: config["resources"].get("eval_threads", 1)
+        device=config["resources"]["device"],
+    threads: config["resources"]["eval_threads"]
     resources:
         gpu=1,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.train_classifier predict --model {input.model} --cache {params.caches}"
+        "python -m tagseg.sun2018.train_classifier predict --model {input.model} --cache {params.caches}"
         " --out {output.probabilities} --device {params.device} --threads {threads} > {log} 2>&1"

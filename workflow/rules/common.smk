@@ -5,21 +5,25 @@ from pathlib import Path
 
 from snakemake.settings.types import DeploymentMethod
 
-from tagseg.claims import known_claims, required_files
-from tagseg.cli import to_flags
-from tagseg.config import apply_defaults, validate_config
-from tagseg.data.splits import dataset_splits
-from tagseg.paper import FIGURE4, LUO_TABLES, TABLES
-from tagseg.variants import VARIANTS
+# The workflow parses with the light part of tagseg only (no torch, numpy or PIL): this checkout's src/
+# first on the path, so that the code that plans the jobs is the code that runs them.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+from tagseg.core.cli import to_flags
+from tagseg.core.config import apply_defaults, validate_config
+from tagseg.data.roles import dataset_splits
+from tagseg.reporting.claims_catalogue import known_claims
+from tagseg.reporting.papers import FIGURE4, FIGURE5_SETUPS, LUO_TABLES, PAPER_TABLES, TABLES
+from tagseg.sun2018.variants import VARIANTS
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
-apply_defaults(config, SCHEMA)  # the schema's defaults (the downloads section's URLs and md5s), then one check
+apply_defaults(config, SCHEMA)  # every key a config leaves out takes the schema's default, then one check
 validate_config(config, SCHEMA)
 
 DATA_ROOT = config["data"]["root"]
 # Which splits the data source has and which plays each role: at the voc scale sun2018 trains on
 # trainaug and luo2017 on VOC12 train; the synthetic data has one train split (tagseg.data.splits).
-DATASET = dataset_splits(config["data"]["source"], config["data"].get("idw"))
+DATASET = dataset_splits(config["data"]["source"], config["data"]["idw"])
 # Rules call `python -m tagseg...` with this checkout's src/ first on PYTHONPATH (so the code that
 # runs is the code whose commit the outputs record), and, without --use-conda, with the python
 # snakemake runs in (the project's venv, even when it is not activated) first on PATH.
@@ -37,7 +41,8 @@ wildcard_constraints:
     seed=r"\d+",
     split=r"[A-Za-z0-9_]+",
     tau=r"[0-9]+(\.[0-9]+)?",
-    table="|".join([*TABLES, *LUO_TABLES, "luo2017_table4", "luo2017_weak"]),
+    table="|".join(PAPER_TABLES),
+    labels=r"(\.tau[0-9]+(\.[0-9]+)?)?",
     run=r"stage1|ttr\d+",
     pool="weak_clean|weak_noisy",
     t_tr=r"\d+",
@@ -62,6 +67,11 @@ def get_cache_input_dir(wildcards, input):
     return str(Path(input.cache[0]).parent)
 
 
+def get_withheld_flag(wildcards):
+    """``--withheld`` for a weak pool's analysis cache (``<pool>_withheld``), else nothing."""
+    return "--withheld" if wildcards.withheld else ""
+
+
 def get_withheld_input_dir(wildcards, input):
     """Folder of a rule's ``withheld`` input (a weak pool's masks and clean tags)."""
     return str(Path(input.withheld[0]).parent)
@@ -79,7 +89,7 @@ def get_dataset_marker(wildcards):
 
 def _training_flags(settings):
     """A trainer's settings plus the model and device sections, as command-line flags."""
-    return to_flags({**settings, **config["model"], "device": config["resources"].get("device", "auto")})
+    return to_flags({**settings, **config["model"], "device": config["resources"]["device"]})
 
 
 def get_train_flags(wildcards):
@@ -88,8 +98,8 @@ def get_train_flags(wildcards):
 
 
 def get_classifier_flags(wildcards):
-    """Classifier settings (config: classifier, with train's crop_size unless it sets one) as flags."""
-    return _training_flags({"crop_size": config["train"].get("crop_size", 64), **config["classifier"]})
+    """Classifier settings (config: classifier, model, resources.device) as command-line flags."""
+    return _training_flags(config["classifier"])
 
 
 def get_classifier_probabilities():
@@ -104,6 +114,23 @@ def get_metrics(arch, variant, split, labels="truth"):
     """Every seed's metrics of one model on one split; labels: truth, or the classifier's at the configured tau."""
     name = split if labels == "truth" else f"{split}.tau{TAU}"
     return expand(f"results/metrics/{arch}/{variant}/seed{{seed}}/{name}.json", seed=config["seeds"])
+
+
+def get_evaluation_inputs(wildcards):
+    """A model's evaluation: the split's cache and the model, and the classifier's probabilities when the
+    labels come from it (an output named ``<split>.tau<tau>.json``)."""
+    inputs = {"cache": get_cache_files(wildcards.split),
+              "model": f"results/models/{wildcards.arch}/{wildcards.variant}/seed{wildcards.seed}/model.pt"}
+    if wildcards.labels:
+        inputs["probabilities"] = f"results/classifier/seed{wildcards.seed}/{wildcards.split}.npz"
+    return inputs
+
+
+def get_evaluation_label_flags(wildcards, input):
+    """``--probabilities <npz> --tau <tau>`` for an evaluation with the classifier's labels, else nothing."""
+    if not wildcards.labels:
+        return ""
+    return f"--probabilities {input.probabilities} --tau {wildcards.labels.removeprefix('.tau')}"
 
 
 def get_dis_metrics(run, split):
@@ -144,7 +171,7 @@ def get_dis_grid_metrics(wildcards):
     return [path for t_tr in config["dis"]["t_tr"] for path in get_dis_metrics(f"ttr{t_tr}", "test")]
 
 
-FIGURE5_T_TR = [t_tr for t_tr in (0, 5, 10, 30) if t_tr in config["dis"]["t_tr"]]  # luo2017 Fig. 5's models
+FIGURE5_T_TR = [t_tr for t_tr, _ in FIGURE5_SETUPS if t_tr in config["dis"]["t_tr"]]  # luo2017 Fig. 5's models
 
 
 def get_figure5_models(wildcards):
@@ -160,7 +187,7 @@ def get_figure5_flags(wildcards, input):
 def get_dis_flags(wildcards):
     """DIS training settings (config: dis, less its grids; resources.device) as command-line flags."""
     settings = {key: value for key, value in config["dis"].items() if key not in ("t_tr", "t_ts")}
-    return to_flags({**settings, "device": config["resources"].get("device", "auto")})
+    return to_flags({**settings, "device": config["resources"]["device"]})
 
 
 def get_weak_caches(wildcards):
@@ -197,28 +224,55 @@ def get_training_logs(wildcards):
             for path in expand(f"results/models/{arch}/{variant}/seed{{seed}}/train_log.csv", seed=config["seeds"])]
 
 
-CLAIMS_MARGIN = config.get("claims", {}).get("margin", 1.0)
+CLAIMS_MARGIN = config["claims"]["margin"]
 # The splits claims can be measured on: the data's, less weak pools without withheld masks (IDW's)
 CLAIMS_SPLITS = [s for s in DATASET.names if not s.startswith("weak") or s in DATASET.withheld_pools]
 
 
+def get_source_files(source):
+    """Every seed's result file behind one of the claims catalogue's sources (Measure.source)."""
+    kind, *parts = source.split("/")
+    if kind == "fcn":
+        arch, variant, split = parts
+        labels = "classifier" if split.endswith("+classifier") else "truth"
+        return get_metrics(arch, variant, split.removesuffix("+classifier"), labels)
+    if kind == "sweep":
+        return get_figure4_sweeps(None)
+    if kind == "dis":
+        return get_dis_metrics(*parts)
+    if kind == "weak":
+        return expand(f"results/dis_weak/stage1/seed{{seed}}/{parts[0]}.json", seed=config["seeds"])
+    raise ValueError(f"claims source {source!r}: unknown kind {kind!r}")
+
+
+def get_claims_sources():
+    """Source name -> its files, for every measure the configured claims can be computed from."""
+    t_tr, t_ts = config["dis"]["t_tr"], config["dis"]["t_ts"]
+    claims = known_claims(t_tr, t_ts, config["sun2018"]["tau"], CLAIMS_MARGIN)
+    sources = {measure.source for claim in claims for pair in claim.comparisons for measure in pair
+               if measure.source is not None and measure.available(t_tr, t_ts, CLAIMS_SPLITS)}  # fmt: skip
+    return {source: get_source_files(source) for source in sorted(sources)}
+
+
 def get_claims_inputs(wildcards):
-    """The result files every claim of tagseg.claims reads, for the configured seeds and grids."""
-    claims = known_claims(config["dis"]["t_tr"], config["dis"]["t_ts"], config["sun2018"]["tau"], CLAIMS_MARGIN)
-    return [str(path) for path in required_files(claims, Path("results"), config["seeds"], config["sun2018"]["tau"],
-                                                 config["dis"]["t_tr"], config["dis"]["t_ts"], CLAIMS_SPLITS)]  # fmt: skip
+    return sorted({path for files in get_claims_sources().values() for path in files})
+
+
+def get_claims_source_flags(wildcards):
+    """``--source NAME FILE...`` per source, the files in the order of ``seeds``."""
+    return " ".join(f"--source {name} {' '.join(files)}" for name, files in get_claims_sources().items())
 
 
 def get_voc_split_sources(wildcards):
     """voc scale: the download rules' files that say VOC2012, SBD and seg11valid are in place (and IDW's tag file)."""
     sources = {"voc2012": get_voc_ready(), "sbd": get_archive_marker("sbd"), "seg11valid": get_seg11valid()}
-    if config["data"].get("idw"):
+    if config["data"]["idw"]:
         sources["idw"] = f"{config['data']['idw']}/tags.txt"
     return sources
 
 
 def get_idw_flag(wildcards):
-    return f"--idw {config['data']['idw']}" if config["data"].get("idw") else ""
+    return f"--idw {config['data']['idw']}" if config["data"]["idw"] else ""
 
 
 SUBMISSIONS = {paper: f"results/submissions/{paper}_voc2012_test.tar.gz" for paper in ("sun2018", "luo2017")}
@@ -226,7 +280,7 @@ SUBMISSIONS = {paper: f"results/submissions/{paper}_voc2012_test.tar.gz" for pap
 
 def get_submissions():
     """The server submissions, when the voc scale runs with the VOC2012 test tar supplied."""
-    if config["data"]["source"] != "voc" or not config["data"].get("voc12_test_tar"):
+    if config["data"]["source"] != "voc" or not config["data"]["voc12_test_tar"]:
         return []
     return list(SUBMISSIONS.values())
 
@@ -282,7 +336,7 @@ def get_final_outputs():
     return [
         "results/tables/claims.csv",
         "results/figures/claims.png",
-        *expand("results/tables/{table}.csv", table=sorted([*TABLES, *LUO_TABLES, "luo2017_table4", "luo2017_weak"])),
+        *expand("results/tables/{table}.csv", table=sorted(PAPER_TABLES)),
         "results/tables/sun2018_figure4.csv",
         "results/figures/sun2018_figure4.png",
         "results/tables/sun2018_section3.csv",

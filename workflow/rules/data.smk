@@ -18,45 +18,26 @@ if config["data"]["source"] == "synthetic":
             "python -m tagseg.data.synthetic --out {params.root} {params.flags} > {log} 2>&1"
 
 
+# A split's decoded arrays; ``<pool>_withheld`` caches a weak pool's withheld masks and clean tags,
+# for measuring inference in training only (tagseg.data.voc --withheld).
 rule cache_split:
     input:
         get_dataset_marker,
     output:
-        get_cache_files("{split}"),
+        get_cache_files("{split}{withheld}"),
+    wildcard_constraints:
+        split=r"[A-Za-z0-9_]+?",  # the shortest name, so that "<pool>_withheld" is <pool> with the flag
+        withheld=r"(_withheld)?",
     log:
-        "logs/data/cache_{split}.log",
+        "logs/data/cache_{split}{withheld}.log",
     benchmark:
-        "benchmarks/data/cache_{split}.tsv"
+        "benchmarks/data/cache_{split}{withheld}.tsv"
     params:
         root=get_input_parent,
         out=get_output_parent,
+        withheld=get_withheld_flag,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.data.voc --root {params.root} --split {wildcards.split} --out {params.out} > {log} 2>&1"
-
-
-rule cache_withheld:
-    input:
-        get_dataset_marker,
-    output:
-        multiext(f"{DATA_ROOT}/cache/{{split}}_withheld/", "images.npy", "masks.npy", "index.npz"),
-    log:
-        "logs/data/cache_{split}_withheld.log",
-    benchmark:
-        "benchmarks/data/cache_{split}_withheld.tsv"
-    params:
-        root=get_input_parent,
-        out=get_output_parent,
-    conda:
-        "../../envs/tagseg.yaml"
-    shell:
-        "python -m tagseg.data.voc --root {params.root} --split {wildcards.split} --out {params.out} --withheld"
+        "python -m tagseg.data.voc --root {params.root} --split {wildcards.split} --out {params.out} {params.withheld}"
         " > {log} 2>&1"
-
-
-# a weak pool's analysis cache is not a split of its own name
-ruleorder: cache_withheld > cache_split
-
-
-include: "voc_data.smk"

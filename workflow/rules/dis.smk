@@ -13,13 +13,13 @@ rule train_dis_stage1:
         cache=get_input_parent,
         out_dir=get_output_parent,
         flags=get_dis_flags,
-    threads: config["resources"].get("train_threads", 2)
+    threads: config["resources"]["train_threads"]
     resources:
         gpu=1,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.train_dis --stage stage1 --train-cache {params.cache} --out-dir {params.out_dir}"
+        "python -m tagseg.luo2017.train_dis --stage stage1 --train-cache {params.cache} --out-dir {params.out_dir}"
         " --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
 
 
@@ -41,13 +41,13 @@ rule train_dis_stage2:
         weak=get_weak_cache_dirs,
         out_dir=get_output_parent,
         flags=get_dis_flags,
-    threads: config["resources"].get("train_threads", 2)
+    threads: config["resources"]["train_threads"]
     resources:
         gpu=1,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.train_dis --stage stage2 --t-tr {wildcards.t_tr} --stage1-model {input.stage1}"
+        "python -m tagseg.luo2017.train_dis --stage stage2 --t-tr {wildcards.t_tr} --stage1-model {input.stage1}"
         " --train-cache {params.cache} {params.weak} --out-dir {params.out_dir}"
         " --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
 
@@ -65,24 +65,25 @@ rule evaluate_dis:
     params:
         cache=get_cache_input_dir,
         t_ts=" ".join(map(str, config["dis"]["t_ts"])),
-        step_size=config["dis"].get("step_size", 0.5),
-        batch_size=config["eval"].get("batch_size", 16),
-        device=config["resources"].get("device", "auto"),
-    threads: config["resources"].get("eval_threads", 1)
+        step_size=config["dis"]["step_size"],
+        inference=config["dis"]["inference"],
+        batch_size=config["eval"]["batch_size"],
+        device=config["resources"]["device"],
+    threads: config["resources"]["eval_threads"]
     resources:
         gpu=1,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.evaluate_dis --model {input.model} --cache {params.cache} --out {output}"
-        " --t-ts {params.t_ts} --step-size {params.step_size} --batch-size {params.batch_size}"
+        "python -m tagseg.luo2017.evaluate_dis --model {input.model} --cache {params.cache} --out {output}"
+        " --t-ts {params.t_ts} --step-size {params.step_size} --inference {params.inference} --batch-size {params.batch_size}"
         " --device {params.device} --threads {threads} > {log} 2>&1"
 
 
 rule evaluate_dis_weak_inference:
     input:
         cache=get_cache_files("{pool}"),
-        withheld=multiext(f"{DATA_ROOT}/cache/{{pool}}_withheld/", "images.npy", "masks.npy", "index.npz"),
+        withheld=get_cache_files("{pool}_withheld"),
         model="results/dis/stage1/seed{seed}/model.pt",
     output:
         "results/dis_weak/stage1/seed{seed}/{pool}.json",
@@ -94,15 +95,16 @@ rule evaluate_dis_weak_inference:
         cache=get_cache_input_dir,
         withheld=get_withheld_input_dir,
         steps=" ".join(map(str, config["dis"]["t_tr"])),
-        step_size=config["dis"].get("step_size", 0.5),
-        batch_size=config["eval"].get("batch_size", 16),
-        device=config["resources"].get("device", "auto"),
-    threads: config["resources"].get("eval_threads", 1)
+        step_size=config["dis"]["step_size"],
+        inference=config["dis"]["inference"],
+        batch_size=config["eval"]["batch_size"],
+        device=config["resources"]["device"],
+    threads: config["resources"]["eval_threads"]
     resources:
         gpu=1,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.evaluate_dis --model {input.model} --cache {params.cache} --withheld-cache {params.withheld}"
-        " --t-ts {params.steps} --step-size {params.step_size} --batch-size {params.batch_size}"
+        "python -m tagseg.luo2017.evaluate_dis --model {input.model} --cache {params.cache} --withheld-cache {params.withheld}"
+        " --t-ts {params.steps} --step-size {params.step_size} --inference {params.inference} --batch-size {params.batch_size}"
         " --out {output} --device {params.device} --threads {threads} > {log} 2>&1"

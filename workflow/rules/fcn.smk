@@ -13,65 +13,41 @@ rule train_fcn:
         cache=get_input_parent,
         out_dir=get_output_parent,
         flags=get_train_flags,
-    threads: config["resources"].get("train_threads", 2)
+    threads: config["resources"]["train_threads"]
     resources:
         gpu=1,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.train_fcn --train-cache {params.cache} --out-dir {params.out_dir}"
+        "python -m tagseg.sun2018.train_fcn --train-cache {params.cache} --out-dir {params.out_dir}"
         " --arch {wildcards.arch} --variant {wildcards.variant} --seed {wildcards.seed} --threads {threads}"
         " {params.flags} > {log} 2>&1"
 
 
+# One rule for both sources of image labels at test: the split's ground truth (``<split>.json``), or
+# the classifier's probabilities at a threshold (``<split>.tau<tau>.json``, sun2018 Table 4).
 rule evaluate_fcn:
     input:
-        cache=get_cache_files("{split}"),
-        model=rules.train_fcn.output.model,
+        unpack(get_evaluation_inputs),
     output:
-        "results/metrics/{arch}/{variant}/seed{seed}/{split}.json",
+        "results/metrics/{arch}/{variant}/seed{seed}/{split}{labels}.json",
     log:
-        "logs/evaluate_fcn/{arch}_{variant}_seed{seed}_{split}.log",
+        "logs/evaluate_fcn/{arch}_{variant}_seed{seed}_{split}{labels}.log",
     benchmark:
-        "benchmarks/evaluate_fcn/{arch}_{variant}_seed{seed}_{split}.tsv"
+        "benchmarks/evaluate_fcn/{arch}_{variant}_seed{seed}_{split}{labels}.tsv"
     params:
-        cache=get_input_parent,
-        batch_size=config["eval"].get("batch_size", 16),
-        device=config["resources"].get("device", "auto"),
-    threads: config["resources"].get("eval_threads", 1)
+        cache=get_cache_input_dir,
+        labels=get_evaluation_label_flags,
+        batch_size=config["eval"]["batch_size"],
+        device=config["resources"]["device"],
+    threads: config["resources"]["eval_threads"]
     resources:
         gpu=1,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.evaluate --model {input.model} --cache {params.cache} --out {output}"
-        " --batch-size {params.batch_size} --device {params.device} --threads {threads} > {log} 2>&1"
-
-
-rule evaluate_fcn_classifier_labels:
-    input:
-        cache=get_cache_files("{split}"),
-        model=rules.train_fcn.output.model,
-        probabilities="results/classifier/seed{seed}/{split}.npz",
-    output:
-        "results/metrics/{arch}/{variant}/seed{seed}/{split}.tau{tau}.json",
-    log:
-        "logs/evaluate_fcn/{arch}_{variant}_seed{seed}_{split}_tau{tau}.log",
-    benchmark:
-        "benchmarks/evaluate_fcn/{arch}_{variant}_seed{seed}_{split}_tau{tau}.tsv"
-    params:
-        cache=get_input_parent,
-        batch_size=config["eval"].get("batch_size", 16),
-        device=config["resources"].get("device", "auto"),
-    threads: config["resources"].get("eval_threads", 1)
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/tagseg.yaml"
-    shell:
-        "python -m tagseg.evaluate --model {input.model} --cache {params.cache} --out {output}"
-        " --probabilities {input.probabilities} --tau {wildcards.tau}"
-        " --batch-size {params.batch_size} --device {params.device} --threads {threads} > {log} 2>&1"
+        "python -m tagseg.sun2018.evaluate_fcn --model {input.model} --cache {params.cache} --out {output}"
+        " {params.labels} --batch-size {params.batch_size} --device {params.device} --threads {threads} > {log} 2>&1"
 
 
 rule tau_sweep:
@@ -88,14 +64,14 @@ rule tau_sweep:
     params:
         cache=get_input_parent,
         taus=config["sun2018"]["taus"],
-        batch_size=config["eval"].get("batch_size", 16),
-        device=config["resources"].get("device", "auto"),
-    threads: config["resources"].get("eval_threads", 1)
+        batch_size=config["eval"]["batch_size"],
+        device=config["resources"]["device"],
+    threads: config["resources"]["eval_threads"]
     resources:
         gpu=1,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.tau_sweep --model {input.model} --cache {params.cache} --probabilities {input.probabilities}"
+        "python -m tagseg.sun2018.tau_sweep --model {input.model} --cache {params.cache} --probabilities {input.probabilities}"
         " --taus {params.taus} --out {output} --batch-size {params.batch_size} --device {params.device}"
         " --threads {threads} > {log} 2>&1"

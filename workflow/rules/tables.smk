@@ -30,7 +30,7 @@ rule paper_table:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.tables --table {wildcards.table} {params.flags} --out {output} {input} > {log} 2>&1"
+        "python -m tagseg.reporting.tables --table {wildcards.table} {params.flags} --out {output} {input} > {log} 2>&1"
 
 
 rule sun2018_figure4:
@@ -47,7 +47,7 @@ rule sun2018_figure4:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.figures figure4 --sweeps {input.sweeps} --reference {input.reference}"
+        "python -m tagseg.reporting.figures_sun2018 figure4 --sweeps {input.sweeps} --reference {input.reference}"
         " --csv {output.csv} --png {output.png} > {log} 2>&1"
 
 
@@ -64,7 +64,7 @@ rule sun2018_section3:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.figures section3 --sweeps {input.sweeps} --csv {output.csv} --png {output.png} > {log} 2>&1"
+        "python -m tagseg.reporting.figures_sun2018 section3 --sweeps {input.sweeps} --csv {output.csv} --png {output.png} > {log} 2>&1"
 
 
 rule sun2018_figure3:
@@ -79,11 +79,11 @@ rule sun2018_figure3:
     params:
         cache=get_cache_input_dir,
         tau=config["sun2018"]["tau"],
-        images=config["sun2018"].get("figure3_images", 6),
+        images=config["sun2018"]["figure3_images"],
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.figures figure3 --cache {params.cache} --baseline {input.baseline} --ours {input.ours}"
+        "python -m tagseg.reporting.figures_sun2018 figure3 --cache {params.cache} --baseline {input.baseline} --ours {input.ours}"
         " --probabilities {input.probabilities} --tau {params.tau} --images {params.images} --png {output} > {log} 2>&1"
 
 
@@ -98,7 +98,7 @@ rule training_curves:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.figures curves --logs {input} --png {output} > {log} 2>&1"
+        "python -m tagseg.reporting.figures_sun2018 curves --logs {input} --png {output} > {log} 2>&1"
 
 
 rule luo2017_grid:
@@ -114,7 +114,7 @@ rule luo2017_grid:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.figures dis_grid --evaluations {input} --csv {output.csv} --png {output.png} > {log} 2>&1"
+        "python -m tagseg.reporting.figures_luo2017 dis_grid --evaluations {input} --csv {output.csv} --png {output.png} > {log} 2>&1"
 
 
 rule luo2017_figure5:
@@ -129,11 +129,13 @@ rule luo2017_figure5:
     params:
         cache=get_cache_input_dir,
         models=get_figure5_flags,
-        step_size=config["dis"].get("step_size", 0.5),
+        step_size=config["dis"]["step_size"],
+        inference=config["dis"]["inference"],
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.figures dis_examples --cache {params.cache} {params.models} --step-size {params.step_size}"
+        "python -m tagseg.reporting.figures_luo2017 dis_examples --cache {params.cache} {params.models} --step-size {params.step_size}"
+        " --inference {params.inference}"
         " --png {output} > {log} 2>&1"
 
 
@@ -146,6 +148,7 @@ rule claims:
     log:
         "logs/tables/claims.log",
     params:
+        sources=get_claims_source_flags,
         seeds=" ".join(map(str, config["seeds"])),
         tau=config["sun2018"]["tau"],
         t_tr=" ".join(map(str, config["dis"]["t_tr"])),
@@ -155,12 +158,12 @@ rule claims:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.claims table --results results --seeds {params.seeds} --tau {params.tau}"
+        "python -m tagseg.reporting.claims table {params.sources} --seeds {params.seeds} --tau {params.tau}"
         " --t-tr {params.t_tr} --t-ts {params.t_ts} --margin {params.margin} --splits {params.splits}"
         " --csv {output.csv} --png {output.png} > {log} 2>&1"
 
 
-# Benchmark files summed per stage (tagseg.runtime_table), once every other final output exists.
+# Benchmark files summed per stage (tagseg.reporting.runtime_table), once every other final output exists.
 # No benchmark of its own: it would time itself into the next run's table.
 rule runtime_table:
     input:
@@ -174,4 +177,4 @@ rule runtime_table:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.runtime_table --benchmarks {params.benchmarks} --out {output} > {log} 2>&1"
+        "python -m tagseg.reporting.runtime_table --benchmarks {params.benchmarks} --out {output} > {log} 2>&1"

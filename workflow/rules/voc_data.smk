@@ -45,14 +45,14 @@ if get_submissions():
             "benchmarks/export/sun2018_voc2012_test.tsv"
         params:
             tau=config["sun2018"]["tau"],
-            device=config["resources"].get("device", "auto"),
-        threads: config["resources"].get("eval_threads", 1)
+            device=config["resources"]["device"],
+        threads: config["resources"]["eval_threads"]
         resources:
             gpu=1,
         conda:
             "../../envs/tagseg.yaml"
         shell:
-            "python -m tagseg.export_voc_test fcn --test-tar {input.tar} --model {input.model}"
+            "python -m tagseg.sun2018.export --test-tar {input.tar} --model {input.model}"
             " --classifier {input.classifier} --tau {params.tau} --out {output} --device {params.device}"
             " --threads {threads} > {log} 2>&1"
 
@@ -69,13 +69,14 @@ if get_submissions():
             "benchmarks/export/luo2017_voc2012_test.tsv"
         params:
             t_ts=max(config["dis"]["t_ts"]),
-            step_size=config["dis"].get("step_size", 0.5),
-            device=config["resources"].get("device", "auto"),
-        threads: config["resources"].get("eval_threads", 1)
+            step_size=config["dis"]["step_size"],
+            inference=config["dis"]["inference"],
+            device=config["resources"]["device"],
+        threads: config["resources"]["eval_threads"]
         resources:
             gpu=1,
         conda:
             "../../envs/tagseg.yaml"
         shell:
-            "python -m tagseg.export_voc_test dis --test-tar {input.tar} --model {input.model} --t-ts {params.t_ts}"
-            " --step-size {params.step_size} --out {output} --device {params.device} --threads {threads} > {log} 2>&1"
+            "python -m tagseg.luo2017.export --test-tar {input.tar} --model {input.model} --t-ts {params.t_ts}"
+            " --step-size {params.step_size} --inference {params.inference} --out {output} --device {params.device} --threads {threads} > {log} 2>&1"

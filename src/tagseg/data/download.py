@@ -25,6 +25,8 @@ from typing import BinaryIO, Sequence
 
 from tqdm import tqdm
 
+from tagseg.core.cli import command
+
 CHUNK = 1 << 20  # bytes per read: large enough that hashing, not Python, sets the pace
 TIMEOUT = 60.0  # seconds a connect or a read may stall before the attempt counts as interrupted
 MAX_STALLS = 3  # interruptions in a row without a new byte before a mirror is given up
@@ -202,6 +204,7 @@ def download(urls: Sequence[str], md5: str, out: str | os.PathLike, progress: bo
     raise DownloadError(f"{out.name}: no URL gave a file with md5 {md5}; tried {'; '.join(tried)}")
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagseg.data.download", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", action="append", default=[], help="a URL to try, in the order given (repeatable)")
@@ -209,11 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="where the verified file goes")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    try:
-        path = download(args.url, args.md5, args.out, progress=not args.no_progress)
-    except (DownloadError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    path = download(args.url, args.md5, args.out, progress=not args.no_progress)
     print(f"{path}: md5 {args.md5.lower()} verified")
     return 0
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tagseg.data.download import CHUNK, check_md5
+from tagseg.core.cli import command
 
 # compressed tar formats by their first bytes; anything else is read as a plain tar
 _DECOMPRESSORS = {b"\x1f\x8b": gzip.GzipFile, b"BZh": bz2.BZ2File, b"\xfd7zXZ\x00": lzma.LZMAFile}
@@ -180,6 +181,7 @@ def extract(archive: str | os.PathLike, into: str | os.PathLike, marker: str | o
     return summary
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagseg.data.extract", description=__doc__.split("\n\n")[0])
     parser.add_argument("--archive", required=True, type=Path, help="a .tar, .tgz/.tar.gz, .tar.bz2 or .tar.xz file")
@@ -187,11 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--marker", required=True, type=Path, help="file written last, once all is in place")
     parser.add_argument("--md5", help="the archive's md5, checked before anything is extracted")
     args = parser.parse_args(argv)
-    try:
-        summary = extract(args.archive, args.into, args.marker, args.md5)
-    except (ArchiveError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    summary = extract(args.archive, args.into, args.marker, args.md5)
     print(f"{args.archive}: {summary.members} members, {summary.bytes} bytes, md5 {summary.md5}; "
           f"extracted into {args.into}")  # fmt: skip
     return 0

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tagseg.data.voc import OBJECT_CLASSES
+from tagseg.core.classes import OBJECT_CLASSES
+from tagseg.core.cli import command
 
 ID_PREFIX = "idw_"
 
@@ -106,15 +107,12 @@ def read_idw(root: str | os.PathLike) -> IDW:
     return IDW(root=root, ids=ids, tags=tags, test_ids=test_ids)
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagseg.data.idw", description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", required=True, help="the IDW folder (images/, tags.txt, optional test/)")
     args = parser.parse_args(argv)
-    try:
-        idw = read_idw(args.root)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    idw = read_idw(args.root)
     per_image = idw.tags.sum(1).mean()
     print(f"{args.root}: {len(idw.ids)} weak images ({per_image:.2f} tags per image), {len(idw.test_ids)} test images")
     return 0

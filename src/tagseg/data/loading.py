@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
-from tagseg.data.transforms import Compose, to_tensors
-from tagseg.data.voc import IGNORE_INDEX, CachedSplit
+from tagseg.data.transforms import Compose, eval_preset, to_tensors
+from tagseg.core.classes import IGNORE_INDEX
+from tagseg.data.voc import CachedSplit
 
 
 class SegmentationDataset(Dataset):
@@ -39,3 +40,8 @@ def pad_collate(batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) ->
         images[k, :, : image.shape[1], : image.shape[2]] = image
         masks[k, : mask.shape[0], : mask.shape[1]] = mask
     return images, masks, torch.stack([tags for _, _, tags in batch])
+
+
+def eval_loader(split: CachedSplit, batch_size: int) -> DataLoader:
+    """The split's images in order, normalised only, ``batch_size`` at a time (padded to a common size)."""
+    return DataLoader(SegmentationDataset(split, eval_preset()), batch_size=batch_size, collate_fn=pad_collate)

@@ -23,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from tagseg.data.voc import IGNORE_INDEX, NUM_CLASSES, write_mask
+from tagseg.core.classes import IGNORE_INDEX, NUM_CLASSES
+from tagseg.data.voc import write_mask
+from tagseg.core.cli import command
 
 SBD_SPLITS = ("train", "val")
 
@@ -88,6 +90,7 @@ def convert_split(sbd: str | os.PathLike, split: str, out_dir: str | os.PathLike
     return len(ids)
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tagseg.data.sbd",
@@ -97,11 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", required=True, choices=SBD_SPLITS, help="which SBD list to convert")
     parser.add_argument("--out", required=True, help="folder to write <id>.png into")
     args = parser.parse_args(argv)
-    try:
-        count = convert_split(args.sbd, args.split, args.out)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    count = convert_split(args.sbd, args.split, args.out)
     print(f"converted {count} SBD labelmaps of '{args.split}' into {args.out}")
     return 0
 

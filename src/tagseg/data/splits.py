@@ -45,8 +45,8 @@ from PIL import Image, UnidentifiedImageError
 
 from tagseg.data.idw import ID_PREFIX, IDW, read_idw
 from tagseg.data.sbd import SBD_SPLITS, read_sbd_labelmap, read_sbd_ids
-from tagseg.data.synthetic import SPLITS as SYNTHETIC_SPLITS
 from tagseg.data.voc import VOC_SUBDIR, read_mask, tags_from_mask, write_ids, write_mask, write_tag_files
+from tagseg.core.cli import command
 
 # Sizes on the real data: VOC2012 train and val, seg11valid, and the trainaug they give with SBD.
 REAL_SIZES = {"voc12_train": 1464, "voc12_val": 1449, "seg11valid": 736, "trainaug": 10582}
@@ -70,40 +70,6 @@ class Roles:
     splits: dict[str, list[str]]
     sbd_masks: dict[str, Path]
     real_data: bool
-
-
-@dataclass(frozen=True)
-class DatasetSplits:
-    """The splits a data source provides, and which of them plays each role in the workflow's rules."""
-
-    names: tuple[str, ...]  # every split of the dataset (each gets a cache and the classifier's probabilities)
-    sun2018_train: str  # the FCNs' and the classifier's training split
-    luo2017_train: str  # DIS's pixel-labelled training split
-    weak_pools: tuple[str, ...]  # DIS stage 2's tag-only pools
-    withheld_pools: tuple[str, ...]  # weak pools whose masks are kept aside, for measuring inference in training
-    missing: dict[str, str]  # split the papers use -> why this source has none (luo2017 Table 5 says so)
-
-
-def dataset_splits(source: str, idw: str | os.PathLike | None = None) -> DatasetSplits:
-    """What the workflow reads from a ``data.source``; ``idw`` is the voc scale's IDW folder, if supplied."""
-    if source == "synthetic":
-        pools = ("weak_clean", "weak_noisy")
-        return DatasetSplits(SYNTHETIC_SPLITS, "train", "train", pools, pools, {})
-    if source != "voc":
-        raise ValueError(f"config key 'data.source': {source!r} is not one of ['synthetic', 'voc']")
-    names = ["trainaug", "val", "test", "train", "weak_clean"]
-    missing = {}
-    if idw is None:
-        missing = {"weak_noisy": "IDW not supplied", "noisy_test": "IDW not supplied"}
-    else:
-        names.append("weak_noisy")
-        if (Path(idw) / "test" / "masks").is_dir():
-            names.append("noisy_test")
-        else:
-            missing["noisy_test"] = "IDW test set not supplied"
-    # IDW's web images have no masks: only the SBD pool can be scored against withheld ones
-    return DatasetSplits(tuple(names), "trainaug", "train", tuple(n for n in names if n.startswith("weak")),
-                         ("weak_clean",), missing)  # fmt: skip
 
 
 def read_id_list(path: Path) -> list[str]:
@@ -275,6 +241,7 @@ def _write(roles: Roles, voc12: Path, sbd: Path, idw: IDW | None, voc: Path) -> 
     }
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tagseg.data.splits",
@@ -286,11 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idw", type=Path, help="an IDW folder in tagseg.data.idw's format (optional)")
     parser.add_argument("--out", required=True, help="root to write VOCdevkit/VOC2012 and dataset.json into")
     args = parser.parse_args(argv)
-    try:
-        summary = build(Sources(args.voc2012, args.sbd, args.seg11valid, args.idw), args.out)
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    summary = build(Sources(args.voc2012, args.sbd, args.seg11valid, args.idw), args.out)
     print(f"wrote {args.out}: " + ", ".join(f"{name} {count}" for name, count in summary["splits"].items()))
     return 0
 

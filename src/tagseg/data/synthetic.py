@@ -31,23 +31,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tagseg.cli import add_dataclass_arguments, dataclass_from_arguments
-from tagseg.data.voc import (
-    IGNORE_INDEX,
-    OBJECT_CLASSES,
-    VOC_SUBDIR,
-    write_ids,
-    write_mask,
-    write_tag_files,
-)
+from tagseg.core.cli import add_dataclass_arguments, command, dataclass_from_arguments
+from tagseg.core.classes import IGNORE_INDEX, OBJECT_CLASSES
+from tagseg.data.roles import SYNTHETIC_SPLITS
+from tagseg.data.voc import VOC_SUBDIR, write_ids, write_mask, write_tag_files
 
 # Pairs that look alike pixel by pixel; the first of each pair is an ellipse, the second a rectangle.
 AMBIGUOUS_PAIRS = (("cat", "dog"), ("cow", "sheep"), ("bus", "car"), ("bicycle", "motorbike"), ("chair", "sofa"))
 SHAPES = ("ellipse", "rectangle", "triangle")
 TEXTURES = ("flat", "hstripes", "vstripes", "checker", "dots")
-
-# Order of the splits' random streams: append new splits at the end only.
-SPLITS = ("train", "val", "test", "weak_clean", "weak_noisy", "noisy_test")
 
 
 @dataclass(frozen=True)
@@ -204,7 +196,7 @@ def generate(config: SyntheticConfig, root: str | Path) -> None:
         "weak_clean": config.n_weak_clean, "weak_noisy": config.n_weak_noisy, "noisy_test": config.n_noisy_test,
     }  # fmt: skip
     split_ids: dict[str, list[str]] = {}
-    for stream, split in enumerate(SPLITS):
+    for stream, split in enumerate(SYNTHETIC_SPLITS):  # the order of their random streams
         rng = np.random.default_rng([config.seed, stream])
         lo, hi = (
             (config.noisy_test_min_objects, config.noisy_test_max_objects)
@@ -244,6 +236,7 @@ def generate(config: SyntheticConfig, root: str | Path) -> None:
     staging.rmdir()
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tagseg.data.synthetic",
@@ -252,12 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="root folder; the data goes into <out>/VOCdevkit/VOC2012")
     add_dataclass_arguments(parser, SyntheticConfig)
     args = parser.parse_args(argv)
-    try:
-        config = dataclass_from_arguments(SyntheticConfig, args)
-        generate(config, args.out)
-    except (ValueError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    config = dataclass_from_arguments(SyntheticConfig, args)
+    generate(config, args.out)
     print(f"wrote {sum(getattr(config, f.name) for f in fields(config) if f.name.startswith('n_'))} images to {args.out}")
     return 0
 

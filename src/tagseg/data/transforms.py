@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from tagseg.data.voc import IGNORE_INDEX
+from tagseg.core.classes import IGNORE_INDEX
 
 # ImageNet statistics: what torchvision's pretrained VGG16 expects, and harmless from scratch.
 MEAN = (0.485, 0.456, 0.406)

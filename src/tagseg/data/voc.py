@@ -24,32 +24,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-CLASSES = (
-    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
-    "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
-    "train", "tvmonitor",
-)  # fmt: skip
-OBJECT_CLASSES = CLASSES[1:]
-NUM_CLASSES = len(CLASSES)  # 21, background included
-IGNORE_INDEX = 255  # VOC's void label: object borders and "difficult" regions
+from tagseg.core.classes import IGNORE_INDEX, NUM_CLASSES, OBJECT_CLASSES, voc_palette
+from tagseg.core.cli import command
 
 VOC_SUBDIR = Path("VOCdevkit") / "VOC2012"
 CACHE_FILES = ("images.npy", "masks.npy", "index.npz")
-
-
-def voc_palette() -> list[int]:
-    """The 256-entry VOC colour map as a flat [r, g, b, ...] list (class c's colour from c's bits)."""
-    palette = []
-    for label in range(256):
-        r = g = b = 0
-        c = label
-        for bit in range(8):
-            r |= ((c >> 0) & 1) << (7 - bit)
-            g |= ((c >> 1) & 1) << (7 - bit)
-            b |= ((c >> 2) & 1) << (7 - bit)
-            c >>= 3
-        palette += [r, g, b]
-    return palette
 
 
 def voc_dir(root: str | os.PathLike) -> Path:
@@ -287,7 +266,7 @@ class CachedSplit:
     """A split read from :func:`build_cache`'s files; images and masks are memory-mapped."""
 
     def __init__(self, cache_dir: str | os.PathLike):
-        cache = Path(cache_dir)
+        cache = self.path = Path(cache_dir)
         missing = [name for name in CACHE_FILES if not (cache / name).exists()]
         if missing:
             raise FileNotFoundError(f"{cache}: not a split cache (missing {', '.join(missing)}); build it with tagseg.data.voc")
@@ -303,6 +282,12 @@ class CachedSplit:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def require_masks(self, purpose: str) -> CachedSplit:
+        """This split, if it is pixel-labelled; else a ValueError naming it and ``purpose``."""
+        if not self.has_masks:
+            raise ValueError(f"{self.path}: split has no masks; {purpose}")
+        return self
+
     def __getitem__(self, i: int) -> Sample:
         h, w = self.shapes[i]
         start, stop = self.offsets[i], self.offsets[i + 1]
@@ -311,6 +296,7 @@ class CachedSplit:
         return Sample(image=image, mask=mask, tags=self.tags[i], image_id=self.ids[i])
 
 
+@command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tagseg.data.voc",
@@ -322,11 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--withheld", action="store_true",
                         help="a weak pool for analysis: its withheld masks and clean (_truth) tags")  # fmt: skip
     args = parser.parse_args(argv)
-    try:
-        build_cache(args.root, args.split, args.out, withheld=args.withheld)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    build_cache(args.root, args.split, args.out, withheld=args.withheld)
     split = CachedSplit(args.out)
     print(f"cached {len(split)} images of '{args.split}' (masks: {split.has_masks}) into {args.out}")
     return 0

@@ -1,0 +1,103 @@
+"""Every command's shell: flags made from a settings dataclass, and one way to end on a bad input.
+
+A settings class reads like nanoGPT's config: one field a line, with a comment that says what it is.
+That comment becomes the flag's help (``--help``). Rules pass settings with :func:`to_flags`.
+:func:`command` wraps a ``main``: an error a user's input can cause becomes one line on stderr,
+``error: <what, naming the file or key>``, and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import inspect
+import re
+import sys
+import typing
+from dataclasses import MISSING, fields
+from typing import Any, Callable
+
+_FIELD_COMMENT = re.compile(r"^\s+(\w+)\s*:[^#]*#\s*(.+)$")
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    comments = {}
+    for klass in reversed([k for k in cls.__mro__ if k is not object]):  # subclasses override
+        for line in inspect.getsource(klass).splitlines():
+            match = _FIELD_COMMENT.match(line)
+            if match:
+                comments[match.group(1)] = match.group(2).strip()
+    return comments
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """Add ``--field-name`` for each field of ``cls``; tuples of numbers take several values."""
+    comments = _field_comments(cls)
+    hints = typing.get_type_hints(cls)
+    group = parser.add_argument_group(f"{cls.__name__} settings")
+    for f in fields(cls):
+        hint = hints[f.name]
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        kwargs: dict[str, Any] = {"default": default, "help": f"{comments.get(f.name, '')} (default: {default})"}
+        origin = typing.get_origin(hint)
+        if hint is bool:
+            kwargs.update(type=_parse_bool, metavar="BOOL")
+        elif origin is tuple:
+            kwargs.update(type=typing.get_args(hint)[0], nargs="+")
+        elif origin is typing.Literal:
+            choices = typing.get_args(hint)
+            kwargs.update(type=type(choices[0]), choices=choices)
+        else:
+            kwargs.update(type=hint)
+        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, **kwargs)
+
+
+def dataclass_from_arguments(cls: type, args: argparse.Namespace) -> Any:
+    """Build the (frozen) settings object from parsed arguments; its ``__post_init__`` validates."""
+    values = {}
+    for f in fields(cls):
+        value = getattr(args, f.name)
+        values[f.name] = tuple(value) if isinstance(value, list) else value
+    return cls(**values)
+
+
+def to_flags(settings: dict[str, Any]) -> str:
+    """``{"batch_size": 8, "scale_range": [0.5, 2]}`` -> ``--batch-size 8 --scale-range 0.5 2``."""
+    parts = []
+    for key, value in settings.items():
+        flag = f"--{key.replace('_', '-')}"
+        if isinstance(value, (list, tuple)):
+            parts.append(" ".join([flag, *map(str, value)]))
+        else:
+            parts.append(f"{flag} {value}")
+    return " ".join(parts)
+
+
+# What a bad file, config value or missing input raises (json's and pandas' parse errors are ValueErrors);
+# anything else is a bug and keeps its traceback.
+USER_ERRORS = (OSError, ValueError, KeyError, RuntimeError, FloatingPointError)
+
+
+def command(main: Callable[[list[str] | None], int | None]) -> Callable[[list[str] | None], int]:
+    """Wrap a command's ``main(argv)``: it returns 0 (or its own status), or 1 after printing the error."""
+
+    @functools.wraps(main)
+    def wrapped(argv: list[str] | None = None) -> int:
+        try:
+            status = main(argv)
+        except USER_ERRORS as error:
+            message = error.args[0] if isinstance(error, KeyError) and error.args else error
+            print(f"error: {message}", file=sys.stderr)
+            return 1
+        return 0 if status is None else status
+
+    return wrapped

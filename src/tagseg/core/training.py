@@ -1,0 +1,317 @@
+"""The training every model shares: one entry point (:func:`run`), the loop (:func:`fit`: iterations
+over an endless loader, a learning-rate schedule, checkpoints with exact resume, the loss curve),
+and the files a finished run leaves behind (:func:`write_run`).
+
+A trainer supplies what differs, as a :class:`Plan` (its network, step, loader and schedule), from
+a function of the device; :func:`run` does the rest: the run's setup (seed, threads, device), the
+loop, and ``model.pt`` (tagseg.core.checkpoint), ``train_log.csv`` and ``run.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Literal, Protocol
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+from tqdm import tqdm
+
+from tagseg.core import io, runtime
+from tagseg.core.checkpoint import Checkpoint, save
+from tagseg.data.loading import pad_collate
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    backbone: str = "vgg_tiny"  # vgg16 (the papers') or vgg_tiny (CPU scales)
+    pretrained: bool = False  # initialise vgg16 from torchvision's ImageNet weights
+    iterations: int = 1000  # optimiser steps (sun2018: 100,000 at batch size 1)
+    batch_size: int = 8  # images per step
+    optimizer: Literal["sgd", "adam"] = "sgd"  # sgd as the papers; adam for experiments
+    lr: float = 0.01  # learning rate for the pixel- or class-averaged loss (REPRODUCTION.md F5)
+    momentum: float = 0.9  # SGD momentum (Adam's beta1)
+    weight_decay: float = 5e-4  # L2 penalty, as FCN
+    lr_policy: Literal["constant", "poly"] = "poly"  # constant (FCN's solver) or poly (DeepLab's, power 0.9)
+    crop_size: int = 64  # training crop, padded with void where the scaled image is smaller
+    scale_range: tuple[float, float] = (0.75, 1.25)  # random rescaling range of training images
+    checkpoint_every: int = 250  # iterations between checkpoints
+    seed: int = 0  # seeds weights, data order and augmentation
+    threads: int = 1  # torch CPU threads (the rule's threads)
+    device: str = "auto"  # auto, cpu, cuda or cuda:N
+    num_workers: int = 0  # DataLoader worker processes (decoding is already cached)
+
+    def __post_init__(self) -> None:
+        for name in ("iterations", "batch_size", "crop_size", "checkpoint_every", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name}: expected a positive integer, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"train.lr: expected a positive number, got {self.lr}")
+        low, high = self.scale_range
+        if not 0 < low <= high:
+            raise ValueError(f"train.scale_range: expected 0 < low <= high, got {self.scale_range}")
+        if self.optimizer not in ("sgd", "adam") or self.lr_policy not in ("constant", "poly"):
+            raise ValueError("train.optimizer / train.lr_policy: expected sgd|adam and constant|poly")
+
+
+class ResumableRandomSampler(RandomSampler):
+    """torch's RandomSampler (same order from the same generator) whose next pass can begin part-way.
+
+    The skipped indices are still drawn, so the generator moves exactly as in an unbroken pass.
+    """
+
+    skip = 0  # indices to pass over at the start of the next pass (set by BatchStream on resume)
+
+    def __iter__(self) -> Iterator[int]:
+        indices = super().__iter__()
+        skip, self.skip = self.skip, 0
+        for _ in itertools.islice(indices, skip):
+            pass
+        yield from indices
+
+
+def shuffled_loader(
+    dataset: Dataset, batch_size: int, *, seed: int, num_workers: int, device: torch.device
+) -> DataLoader:
+    """A training loader: reshuffled each pass from a seeded generator, batches of equal count."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=ResumableRandomSampler(dataset, generator=generator),
+        drop_last=len(dataset) >= batch_size,
+        num_workers=num_workers,
+        collate_fn=pad_collate,
+        generator=generator,  # also seeds each pass's workers
+        pin_memory=device.type == "cuda",
+    )
+
+
+class BatchStream:
+    """Endless batches from a :func:`shuffled_loader`, reshuffled each pass, whose place can be saved.
+
+    Its state is the loader's generator as the current pass began and how many batches of that pass
+    were taken. Restored, the pass draws the same order and continues after those batches: without
+    workers, their indices are skipped unloaded (augmentation draws from this process's RNGs, which
+    the checkpoint restores as they were after them); with workers, which reseed at each pass's
+    start, they are loaded again and dropped (at most one pass of loading).
+    """
+
+    def __init__(self, loader: DataLoader):
+        if not isinstance(loader.sampler, ResumableRandomSampler) or loader.generator is None:
+            raise TypeError("BatchStream: expected a loader made by shuffled_loader")
+        self.loader = loader
+        self._pass_start = loader.generator.get_state()
+        self._taken = 0  # batches of the current pass handed out
+        self._resume_at = 0  # batches of the first pass to pass over
+
+    def __iter__(self) -> Iterator:
+        while True:
+            self._pass_start = self.loader.generator.get_state()  # before the pass draws its seed and order
+            skip, self._resume_at = self._resume_at, 0
+            if self.loader.num_workers == 0:
+                self.loader.sampler.skip = skip * self.loader.batch_size
+                batches = iter(self.loader)
+            else:
+                batches = iter(self.loader)
+                for _ in itertools.islice(batches, skip):
+                    pass
+            self._taken = skip
+            for batch in batches:
+                self._taken += 1
+                yield batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"pass_start": self._pass_start, "taken": self._taken}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue, from the next batch asked for, where the stream that saved ``state`` stood."""
+        self.loader.generator.set_state(state["pass_start"])
+        self._resume_at = state["taken"]
+
+
+class Resumable(Protocol):
+    """An endless iterable of batches whose place a checkpoint can hold (BatchStream, train_dis's pairs)."""
+
+    def __iter__(self) -> Iterator: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def rng_states(device: torch.device) -> dict[str, Any]:
+    """Every global RNG training draws from: Python's (augmentation), NumPy's, torch's CPU and CUDA ones."""
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+    }
+
+
+def set_rng_states(states: dict[str, Any], device: torch.device) -> None:
+    random.setstate(states["python"])
+    np.random.set_state(states["numpy"])
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] is not None and device.type == "cuda":
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def make_optimizer(settings: TrainingSettings, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+    """SGD with momentum (the papers'), or Adam with ``momentum`` as beta1."""
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(
+            parameters, lr=settings.lr, betas=(settings.momentum, 0.999), weight_decay=settings.weight_decay
+        )
+    return torch.optim.SGD(parameters, lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+
+
+def poly_schedule(settings: TrainingSettings, optimizer: torch.optim.Optimizer) -> Callable[[int], float]:
+    """Sets the optimizer's learning rate each iteration: ``constant``, or DeepLab's ``poly``
+    (lr * (1 - iteration / iterations) ** 0.9); returns it for the log."""
+
+    def schedule(iteration: int) -> float:
+        lr = settings.lr
+        if settings.lr_policy == "poly":
+            lr *= (1 - iteration / settings.iterations) ** 0.9
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        return lr
+
+    return schedule
+
+
+CHECKPOINT_FORMAT = 2  # bumped when a checkpoint's contents change; other formats are not resumed
+
+
+def fit(
+    step: Callable[[tuple[torch.Tensor, ...]], dict[str, float]],
+    *,
+    loader: DataLoader | Resumable,
+    iterations: int,
+    schedule: Callable[[int], float],
+    stateful: dict[str, Any],
+    settings: dict,
+    checkpoint_path: Path,
+    checkpoint_every: int,
+    device: torch.device,
+    description: str,
+) -> list[dict]:
+    """Run ``step`` on ``iterations`` batches; return the log rows (iteration, losses, lr, seconds).
+
+    ``loader`` is a :func:`shuffled_loader` or any stream of batches with a state (train_dis's
+    pairs). ``schedule(iteration)`` sets the learning rate(s) for an iteration and returns the one
+    to log; a function of the iteration alone, it needs no state of its own. ``stateful`` names
+    everything with a ``state_dict`` that a checkpoint must hold (model, optimizers, grad scaler).
+
+    Every ``checkpoint_every`` iterations, ``checkpoint_path`` is replaced atomically by one holding
+    those states, the batch stream's place, every RNG state, the iteration and the log so far. A
+    checkpoint of the same format and ``settings`` is resumed, so that a run killed at any point and
+    started again ends bit for bit where an unbroken one would (on CPU; tests/test_training.py).
+    """
+    batches = BatchStream(loader) if isinstance(loader, DataLoader) else loader
+    log_rows: list[dict] = []
+    start = 0
+    if checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        if state.get("format") != CHECKPOINT_FORMAT:
+            print(f"ignoring {checkpoint_path}: written by another version of tagseg.core.training", file=sys.stderr)
+        elif state["settings"] != settings:
+            print(f"ignoring {checkpoint_path}: it was written with other settings", file=sys.stderr)
+        else:
+            for name, obj in stateful.items():
+                obj.load_state_dict(state[name])
+            batches.load_state_dict(state["batches"])
+            set_rng_states(state["rng"], device)
+            start, log_rows = state["iteration"], state["log"]
+            print(f"resuming from {checkpoint_path} at iteration {start}", file=sys.stderr)
+    stream = iter(batches)
+
+    began = time.perf_counter()
+    progress = tqdm(range(start, iterations), desc=description, mininterval=5, file=sys.stderr)
+    for iteration in progress:
+        lr = schedule(iteration)
+        batch = tuple(t.to(device, non_blocking=True) for t in next(stream))
+        losses = step(batch)
+        if not all(map(math.isfinite, losses.values())):
+            raise FloatingPointError(f"loss became {losses} at iteration {iteration + 1}; lower train.lr")
+        log_rows.append({"iteration": iteration + 1, **losses, "lr": lr, "seconds": round(time.perf_counter() - began, 3)})
+        progress.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
+        if (iteration + 1) % checkpoint_every == 0 and iteration + 1 < iterations:
+            state = {name: obj.state_dict() for name, obj in stateful.items()}
+            state.update(format=CHECKPOINT_FORMAT, settings=settings, iteration=iteration + 1, log=log_rows,
+                         batches=batches.state_dict(), rng=rng_states(device))  # fmt: skip
+            save_atomic(state, checkpoint_path)
+    return log_rows
+
+
+def save_atomic(obj: Any, path: Path) -> None:
+    """torch.save under a temporary name, then rename: a kill mid-write leaves the previous file whole."""
+    with io.atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+@dataclass
+class Plan:
+    """What a trainer hands :func:`run`: everything that differs from one model family to another."""
+
+    network: nn.Module  # saved as model.pt at the end (its state_dict)
+    kind: str  # its family in model.pt (tagseg.core.checkpoint.KINDS)
+    config: dict[str, Any]  # what rebuilds it (model.pt's config)
+    step: Callable[[tuple[torch.Tensor, ...]], dict[str, float]]  # one iteration on a batch -> losses
+    loader: DataLoader | Resumable  # the batches, a shuffled_loader or a stream with a state
+    schedule: Callable[[int], float]  # sets the learning rate(s) of an iteration, returns the one to log
+    stateful: dict[str, Any]  # everything with a state_dict a checkpoint must hold (network, optimizers...)
+    iterations: int  # how many steps
+    description: str  # the progress bar's label
+    resume_key: dict[str, Any] | None = None  # what a checkpoint must match to be resumed (default: the settings)
+
+
+def run(settings: TrainingSettings, out_dir: str | os.PathLike, prepare: Callable[[torch.device], Plan]) -> Path:
+    """Train and leave model.pt, train_log.csv and run.json in ``out_dir``; returns model.pt's path.
+
+    Sets the run up (seed, threads, device: tagseg.core.runtime.setup), then ``prepare(device)``
+    builds the plan (in the order the trainer draws from the seeded generators), :func:`fit` runs it
+    with checkpoints in ``out_dir/checkpoint.pt``, and :func:`write_run` saves the result.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = runtime.setup(settings.seed, settings.threads, settings.device)
+    plan = prepare(device)
+    plan.network.train()
+    log_rows = fit(
+        plan.step, loader=plan.loader, iterations=plan.iterations, schedule=plan.schedule, stateful=plan.stateful,
+        settings=plan.resume_key if plan.resume_key is not None else asdict(settings),
+        checkpoint_path=out / "checkpoint.pt", checkpoint_every=settings.checkpoint_every, device=device,
+        description=plan.description,
+    )  # fmt: skip
+    record = runtime.run_record(settings, device)
+    return write_run(out, Checkpoint(plan.kind, plan.config, plan.network.state_dict(), record), log_rows)
+
+
+def write_run(out: Path, checkpoint: Checkpoint, log_rows: list[dict]) -> Path:
+    """Leave a finished run's files: model.pt (``checkpoint``), train_log.csv, run.json (its run record).
+
+    Each is written under a temporary name and renamed, model.pt last (an older one is removed
+    first, so it never stands beside a newer curve); then the training checkpoint is dropped.
+    """
+    fields = list(dict.fromkeys(key for row in log_rows for key in row))
+    (out / "model.pt").unlink(missing_ok=True)
+    with io.atomic_path(out / "train_log.csv") as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(log_rows)
+    io.write_json(out / "run.json", checkpoint.run)
+    save(out / "model.pt", checkpoint)
+    (out / "checkpoint.pt").unlink(missing_ok=True)
+    return out / "model.pt"

@@ -1,0 +1,48 @@
+"""Which splits a data source has and which plays each of the papers' data roles.
+
+Plain Python: the Snakefile reads it to learn the rules' inputs (tagseg.data.splits builds the voc
+scale's splits; tagseg.data.synthetic writes the synthetic ones).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# The synthetic dataset's splits, in the order of their random streams: append new splits at the end only.
+SYNTHETIC_SPLITS = ("train", "val", "test", "weak_clean", "weak_noisy", "noisy_test")
+
+
+@dataclass(frozen=True)
+class DatasetSplits:
+    """The splits a data source provides, and which of them plays each role in the workflow's rules."""
+
+    names: tuple[str, ...]  # every split of the dataset (each gets a cache and the classifier's probabilities)
+    sun2018_train: str  # the FCNs' and the classifier's training split
+    luo2017_train: str  # DIS's pixel-labelled training split
+    weak_pools: tuple[str, ...]  # DIS stage 2's tag-only pools
+    withheld_pools: tuple[str, ...]  # weak pools whose masks are kept aside, for measuring inference in training
+    missing: dict[str, str]  # split the papers use -> why this source has none (luo2017 Table 5 says so)
+
+
+def dataset_splits(source: str, idw: str | os.PathLike | None = None) -> DatasetSplits:
+    """What the workflow reads from a ``data.source``; ``idw`` is the voc scale's IDW folder, if supplied."""
+    if source == "synthetic":
+        pools = ("weak_clean", "weak_noisy")
+        return DatasetSplits(SYNTHETIC_SPLITS, "train", "train", pools, pools, {})
+    if source != "voc":
+        raise ValueError(f"config key 'data.source': {source!r} is not one of ['synthetic', 'voc']")
+    names = ["trainaug", "val", "test", "train", "weak_clean"]
+    missing = {}
+    if idw is None:
+        missing = {"weak_noisy": "IDW not supplied", "noisy_test": "IDW not supplied"}
+    else:
+        names.append("weak_noisy")
+        if (Path(idw) / "test" / "masks").is_dir():
+            names.append("noisy_test")
+        else:
+            missing["noisy_test"] = "IDW test set not supplied"
+    # IDW's web images have no masks: only the SBD pool can be scored against withheld ones
+    return DatasetSplits(tuple(names), "trainaug", "train", tuple(n for n in names if n.startswith("weak")),
+                         ("weak_clean",), missing)  # fmt: skip

@@ -1,0 +1,158 @@
+"""Score a DIS model on a cached split at several test-time inference counts t_ts, from one pass.
+
+Per batch the backbone runs once; :func:`tagseg.luo2017.inference.infer_latents` takes max(t_ts) steps on the
+reconstruction loss and reads the refined labelmap out at every requested count. Each read-out is
+upsampled to the image, its argmax scored into one confusion matrix per t_ts. Also records the
+milliseconds per image of the backbone and of the inference steps (luo2017 Table 4's runtime).
+
+    python -m tagseg.luo2017.evaluate_dis --model runs/dis2_t5/model.pt --cache data/synthetic/cache/test \\
+        --t-ts 0 10 30 --out test.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from tagseg.core import io, runtime
+from tagseg.core.cli import command
+from tagseg.core.metrics import ConfusionMatrix, scores
+from tagseg.data.loading import eval_loader
+from tagseg.data.voc import CachedSplit
+from tagseg.luo2017.inference import ROUTES, infer_latents, upsampled_argmax
+from tagseg.core.classes import CLASSES, NUM_CLASSES, with_background
+from tagseg.luo2017.network import DualNet, count_parameters, load_dis
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def evaluate_counts(
+    net: DualNet, loader: DataLoader, t_ts: list[int], step_size: float, device: torch.device,
+    route: str = "literal",
+) -> tuple[dict[int, np.ndarray], dict[str, float]]:
+    """Confusion matrices per t_ts and seconds spent in the backbone and in the inference steps
+    (``route``: how :func:`tagseg.luo2017.inference.infer_latents` takes them)."""
+    matrices = {t: ConfusionMatrix(NUM_CLASSES) for t in t_ts}
+    seconds = {"backbone": 0.0, "inference": 0.0}
+    for images, masks, _ in loader:
+        images = images.to(device)
+        _sync(device)
+        start = time.perf_counter()
+        with torch.inference_mode():
+            u1, v1 = net.features(images)
+        _sync(device)
+        middle = time.perf_counter()
+        reads = infer_latents(net, u1.clone(), v1.clone(), images, steps=max(t_ts), step_size=step_size, readouts=t_ts,
+                              route=route)  # fmt: skip
+        _sync(device)
+        seconds["backbone"] += middle - start
+        seconds["inference"] += time.perf_counter() - middle
+        for t, readout in reads.items():
+            matrices[t].update(masks, upsampled_argmax(readout.labelmap, masks.shape[1:]).cpu())
+    return {t: matrix.hist for t, matrix in matrices.items()}, seconds
+
+
+def tag_agreement(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Precision and recall of (n, 20) binary tags against clean ones, over all (image, class) pairs."""
+    predicted, truth = predicted.astype(bool), truth.astype(bool)
+    hits = float((predicted & truth).sum())
+    return {"precision": hits / max(float(predicted.sum()), 1.0), "recall": hits / max(float(truth.sum()), 1.0)}
+
+
+def weak_inference_quality(
+    net: DualNet, weak: CachedSplit, withheld: CachedSplit, steps: list[int], step_size: float, batch_size: int,
+    device: torch.device, route: str = "literal",
+) -> dict:
+    """Per read-out step: mIoU of the inferred labelmaps against the withheld masks, and the inferred tags'
+    precision and recall against the clean tags; also the weak tags' own."""
+    if weak.ids != withheld.ids:
+        raise ValueError("weak pool and its withheld cache list different images")
+    loader = eval_loader(withheld, batch_size)
+    noisy = torch.from_numpy(weak.tags.astype("float32"))
+    matrices = {t: ConfusionMatrix(NUM_CLASSES) for t in steps}
+    inferred_tags: dict[int, list[np.ndarray]] = {t: [] for t in steps}
+    seen = 0
+    for images, masks, _ in loader:
+        images = images.to(device)
+        tags = with_background(noisy[seen : seen + len(images)]).to(device)
+        seen += len(images)
+        with torch.inference_mode():
+            u1, v1 = net.features(images)
+        reads = infer_latents(net, u1.clone(), v1.clone(), images, steps=max(steps), step_size=step_size,
+                              tags=tags, readouts=steps, route=route)  # fmt: skip
+        for t, readout in reads.items():
+            matrices[t].update(masks, upsampled_argmax(readout.labelmap, masks.shape[1:]).cpu())
+            inferred_tags[t].append((torch.sigmoid(readout.outputs.v3[:, 1:]) >= 0.5).cpu().numpy())
+    return {
+        "by_step": {str(t): {"labelmap_scores": matrices[t].scores(), **{f"tags_{k}": v for k, v in
+                    tag_agreement(np.concatenate(inferred_tags[t]), withheld.tags).items()}} for t in steps},
+        "weak_tags": tag_agreement(weak.tags, withheld.tags),
+    }  # fmt: skip
+
+
+@command
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tagseg.luo2017.evaluate_dis", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="model.pt written by tagseg.luo2017.train_dis")
+    parser.add_argument("--cache", required=True, help="cached pixel-labelled split (tagseg.data.voc)")
+    parser.add_argument("--out", required=True, help="metrics JSON to write")
+    parser.add_argument("--t-ts", type=int, nargs="+", default=[0, 10, 30], help="inference steps to read out")
+    parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
+    parser.add_argument("--inference", choices=ROUTES, default="literal", help="how the steps are taken (same iterates)")
+    parser.add_argument("--withheld-cache", help="a weak pool's withheld masks and clean tags: measure inference in training")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per pass")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    args = parser.parse_args(argv)
+    if min(args.t_ts) < 0 or args.step_size <= 0:
+        raise ValueError(f"--t-ts must be >= 0 and --step-size > 0, got {args.t_ts} and {args.step_size}")
+    device = runtime.setup(0, args.threads, args.device)
+    split = CachedSplit(args.cache)
+    if args.withheld_cache:
+        net, model_run = load_dis(args.model, device)
+        steps = sorted(set(args.t_ts))
+        quality = weak_inference_quality(net, split, CachedSplit(args.withheld_cache), steps, args.step_size,
+                                         args.batch_size, device, args.inference)  # fmt: skip
+        io.write_json(args.out, {
+            **quality, "n_images": len(split), "model": str(args.model), "split": str(args.cache),
+            "model_run": model_run,
+            "run": runtime.run_record({"steps": steps, "step_size": args.step_size}, device),
+        })  # fmt: skip
+        for t, read in quality["by_step"].items():
+            print(f"t={t}: L^w mIoU {read['labelmap_scores']['mIoU']:.3f}  tags P {read['tags_precision']:.3f}"
+                  f" R {read['tags_recall']:.3f}")  # fmt: skip
+        return 0
+    split.require_masks("nothing to score against")
+    net, model_run = load_dis(args.model, device)
+    t_ts = sorted(set(args.t_ts))
+    matrices, seconds = evaluate_counts(net, eval_loader(split, args.batch_size), t_ts, args.step_size, device,
+                                        args.inference)  # fmt: skip
+    per_image = {name: 1000.0 * value / len(split) for name, value in seconds.items()}
+    result = {
+        "by_t_ts": {str(t): {"scores": scores(hist), "confusion": hist.tolist()} for t, hist in matrices.items()},
+        "classes": list(CLASSES),
+        "n_images": len(split),
+        "ms_per_image": {"backbone": per_image["backbone"], f"inference_{max(t_ts)}_steps": per_image["inference"]},
+        "parameters": count_parameters(net),
+        "model": str(args.model),
+        "split": str(args.cache),
+        "model_run": model_run,
+        "run": runtime.run_record({"t_ts": t_ts, "step_size": args.step_size, "batch_size": args.batch_size}, device),
+    }
+    io.write_json(args.out, result)
+    line = "  ".join(f"t_ts={t}: mIoU {read['scores']['mIoU']:.3f}" for t, read in result["by_t_ts"].items())
+    print(f"{Path(args.cache).name}: {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""luo2017's two training stages (Section 3 and 3.1, Eq. 1): the fully supervised stage in three
+steps, and the semi-supervised stage whose weak images' labelmaps and clean tags are inferred.
+
+Both are one update of the network's parameters theta; :mod:`tagseg.luo2017.train_dis` runs them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from tagseg.luo2017.inference import infer_latents
+from tagseg.luo2017.network import DualNet, DualOutputs, image_loss, map_loss, tag_loss
+
+STAGE1_STEPS = ("map_tag", "reconstruction", "joint")
+
+
+def stage1_parameters(net: DualNet, step: str) -> list[torch.nn.Parameter]:
+    """The parameters each step of the fully supervised stage trains (Section 3).
+
+    ``map_tag``: backbone, subnet-1 and subnet-3 on L_map + L_tag; ``reconstruction``: subnet-2
+    alone on L_img, the rest frozen; ``joint``: all four on the three losses.
+    """
+    if step == "map_tag":
+        return [*net.backbone.parameters(), *net.labelmap.parameters(), *net.tags.parameters()]
+    if step == "reconstruction":
+        return list(net.reconstruction.parameters())
+    if step == "joint":
+        return list(net.parameters())
+    raise ValueError(f"dis.stage1 step: expected one of {', '.join(STAGE1_STEPS)}, got {step!r}")
+
+
+def supervised_losses(
+    outputs: DualOutputs, images: torch.Tensor, masks: torch.Tensor, tags: torch.Tensor, image_reduction: str = "mean"
+) -> dict:
+    """L_map (u3's softmax, upsampled to the masks), L_img and L_tag of fully labelled images, as Section 3
+    names them: each loss on its own subnet's output; the refinement by v3 is for prediction."""
+    return {
+        "loss_map": map_loss(torch.log_softmax(outputs.u3.float(), dim=1), masks),
+        "loss_img": image_loss(outputs.z3, images, image_reduction),
+        "loss_tag": tag_loss(outputs.v3, tags),
+    }
+
+
+STAGE1_LOSSES = {
+    "map_tag": ("loss_map", "loss_tag"),
+    "reconstruction": ("loss_img",),
+    "joint": ("loss_map", "loss_img", "loss_tag"),
+}
+
+
+def stage1_step_at(stage1_steps: tuple[int, int, int], iteration: int) -> str:
+    """Which of stage 1's three steps iteration ``iteration`` (0-based) belongs to, the steps lasting
+    ``stage1_steps`` iterations each."""
+    for step, end in zip(STAGE1_STEPS, torch.tensor(stage1_steps).cumsum(0).tolist()):
+        if iteration < end:
+            return step
+    return STAGE1_STEPS[-1]
+
+
+def stage1_iteration(
+    net: DualNet,
+    images: torch.Tensor,
+    masks: torch.Tensor,
+    tags: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    step: str,
+    image_reduction: str = "mean",
+) -> dict[str, float]:
+    """One update of the fully supervised stage; ``optimizer`` holds :func:`stage1_parameters` of ``step``.
+
+    ``image_reduction`` is L_img's form in training (:func:`tagseg.luo2017.network.image_loss`); inference
+    always uses the summed form, the scale ``step_size`` is set for.
+
+    In the reconstruction step the backbone and subnet-1 run without gradients (frozen, batch-norm
+    statistics included), so only subnet-2 can change.
+    """
+    if step == "reconstruction":
+        with torch.no_grad():
+            was_training = net.training
+            net.eval()
+            u3 = net.heads(*net.features(images)).u3
+            net.train(was_training)
+        losses = {"loss_img": image_loss(net.reconstruction(torch.softmax(u3, dim=1)), images, image_reduction)}
+    else:
+        losses = supervised_losses(net(images), images, masks, tags, image_reduction)
+    total = sum(losses[name] for name in STAGE1_LOSSES[step])
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    optimizer.step()
+    return {name: float(value.detach()) for name, value in losses.items()}
+
+
+def soft_cross_entropy(log_probabilities: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy against a soft target distribution over dim 1, averaged over pixels and images."""
+    return -(target * log_probabilities).sum(dim=1).mean()
+
+
+def stage2_iteration(
+    net: DualNet,
+    full: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    weak: tuple[torch.Tensor, torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    *,
+    t_tr: int,
+    step_size: float,
+    image_reduction: str = "mean",
+    route: str = "literal",
+) -> dict[str, float]:
+    """One update of the semi-supervised stage (Section 3.1, Eq. 1).
+
+    ``full`` is (images, masks, tags (B, 21)) of fully labelled images, ``weak`` (images, tags (B, 21))
+    of weakly labelled ones. For the weak images: (i) with theta frozen, infer L^w and the clean
+    tags T^w-hat by ``t_tr`` steps on L_img + L_tag against the weak tags, and take them (softmax
+    of the refined labelmap, sigmoid of v3) as targets; (ii) update theta on the three losses of
+    both sources, the weak images against their inferred targets. With t_tr = 0 the targets are
+    the network's own predictions (the paper's "degenerate" semi-supervised scheme).
+    """
+    images, masks, tags = full
+    losses = supervised_losses(net(images), images, masks, tags, image_reduction)
+
+    # The backbone runs once on the weak images: its features, with their graph, serve the update of
+    # theta, and detached they start the inference (theta has not moved yet, so they are the same
+    # values); batch norm's running statistics see the weak batch once.
+    weak_images, weak_tags = weak
+    u1, v1 = net.features(weak_images)
+    inferred = infer_latents(net, u1, v1, weak_images, steps=t_tr, step_size=step_size, tags=weak_tags,
+                             route=route)[t_tr]
+    pseudo_map = inferred.labelmap.exp().detach()  # (B, 21, h, w): L^w
+    pseudo_tags = torch.sigmoid(inferred.outputs.v3).detach()  # (B, 21): clean tags T^w-hat
+    weak_out = net.heads(u1, v1)
+    losses["loss_map_weak"] = soft_cross_entropy(torch.log_softmax(weak_out.u3.float(), dim=1), pseudo_map)
+    losses["loss_img_weak"] = image_loss(weak_out.z3, weak_images, image_reduction)
+    losses["loss_tag_weak"] = tag_loss(weak_out.v3, pseudo_tags)
+    optimizer.zero_grad(set_to_none=True)
+    sum(losses.values()).backward()
+    optimizer.step()
+    return {name: float(value.detach()) for name, value in losses.items()}

@@ -1,0 +1,246 @@
+"""Every experimental claim of the two papers, as the comparisons that test it: what is measured, and how.
+
+A claim is one or more comparisons ``a - b`` of per-seed numbers (mIoU or a tag F1, in points),
+tested for ``greater`` or ``equivalent`` (tagseg.reporting.stats has the rules). A :class:`Measure`
+names the result it reads by a source name (:attr:`Measure.source`); the workflow, which owns the
+results' paths, passes each source's files (tagseg.reporting.claims, ``--source``). Plain Python:
+the Snakefile reads the catalogue to learn the claims rule's inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Collection, Literal
+
+from tagseg.reporting.papers import LUO_TABLES, TABLES
+
+@dataclass(frozen=True)
+class Measure:
+    """One number per seed. ``kind`` says which result file and which entry:
+
+    ``fcn``: a sun2018 model's mIoU on ``split`` (``labels``: truth or classifier at the configured tau);
+    ``sweep``: Figure 4's network at threshold ``tau`` (None: its baseline without labels);
+    ``interior_gain``: Figure 4's best interior threshold over the better end point (0 or 1);
+    ``dis``: a DIS run's mIoU on ``split`` read out after ``t`` test steps;
+    ``weak``: stage-1 inference on a weak pool after ``t`` steps: ``entry`` labelmap_mIoU, tags_f1,
+    or weak_tags_f1 (the pool's own tags);
+    ``zero``: the constant 0 (for claims about one quantity's sign).
+    """
+
+    kind: Literal["fcn", "sweep", "interior_gain", "dis", "weak", "zero"]
+    name: str  # how the CSV names it
+    arch: str = ""
+    variant: str = ""
+    split: str = ""
+    labels: str = "truth"
+    tau: float | None = None
+    run: str = ""
+    t: int = 0
+    entry: str = ""
+    paper: float | None = None  # the paper's value, points
+
+    @property
+    def source(self) -> str | None:
+        """Which result the measure is read from, one file per seed; the workflow maps the name to the files:
+
+        ``fcn/<arch>/<variant>/<split>`` (``+classifier`` with the classifier's labels at the configured
+        tau), ``sweep`` (Figure 4's network), ``dis/<run>/<split>``, ``weak/<pool>``; None for ``zero``.
+        """
+        if self.kind == "fcn":
+            return f"fcn/{self.arch}/{self.variant}/{self.split}" + ("+classifier" if self.labels == "classifier" else "")
+        if self.kind in ("sweep", "interior_gain"):
+            return "sweep"
+        if self.kind == "dis":
+            return f"dis/{self.run}/{self.split}"
+        if self.kind == "weak":
+            return f"weak/{self.split}"
+        return None
+
+    def read(self, payload: dict | None) -> float:
+        """The measure's value (points) from its file's JSON."""
+        if self.kind == "zero":
+            return 0.0
+        if self.kind == "fcn":
+            return 100.0 * payload["scores"]["mIoU"]
+        if self.kind == "sweep":
+            if self.tau is None:
+                return 100.0 * payload["baseline"]["mIoU"]
+            row = min(payload["rows"], key=lambda r: abs(r["tau"] - self.tau))
+            if abs(row["tau"] - self.tau) > 1e-6:
+                raise ValueError(f"sweep has no threshold {self.tau}")
+            return 100.0 * row["mIoU"]
+        if self.kind == "interior_gain":
+            miou = {round(r["tau"], 6): r["mIoU"] for r in payload["rows"]}
+            interior = [v for tau, v in miou.items() if 0 < tau < 1]
+            return 100.0 * (max(interior) - max(miou[0.0], miou[1.0]))
+        if self.kind == "dis":
+            return 100.0 * payload["by_t_ts"][str(self.t)]["scores"]["mIoU"]
+        if self.kind == "weak":
+            if self.entry == "weak_tags_f1":
+                return 100.0 * f1(payload["weak_tags"]["precision"], payload["weak_tags"]["recall"])
+            step = payload["by_step"][str(self.t)]
+            if self.entry == "labelmap_mIoU":
+                return 100.0 * step["labelmap_scores"]["mIoU"]
+            return 100.0 * f1(step["tags_precision"], step["tags_recall"])
+        raise ValueError(f"measure kind: {self.kind!r}")
+
+    def available(self, t_tr: list[int], t_ts: list[int], splits: Collection[str] | None = None) -> bool:
+        """Whether the configured grids produce this measure (and the data has its split, when ``splits`` is given)."""
+        if splits is not None and self.split and self.split not in splits:
+            return False
+        if self.kind == "dis":
+            return (self.run == "stage1" or int(self.run[3:]) in t_tr) and self.t in t_ts
+        if self.kind == "weak":
+            return self.t in t_tr
+        return True
+
+
+def f1(precision: float, recall: float) -> float:
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    paper: str  # sun2018 | luo2017
+    where: str  # table, figure or section
+    statement: str
+    test: Literal["greater", "equivalent"]
+    comparisons: tuple[tuple[Measure, Measure], ...]  # each a - b
+    margin: float = 0.0  # equivalence margin, points
+    metric: str = "mIoU"
+    note: str = ""
+
+    @property
+    def comparison_text(self) -> str:
+        sign = " > " if self.test == "greater" else " ≈ "
+        text = "; ".join(f"{a.name}{sign}{b.name}" for a, b in self.comparisons)
+        return text + (f" (within ±{self.margin:g})" if self.test == "equivalent" else "")
+
+    def paper_effect(self) -> float | None:
+        effects = [a.paper - b.paper for a, b in self.comparisons if a.paper is not None and b.paper is not None]
+        if len(effects) != len(self.comparisons):
+            return None
+        return min(effects) if self.test == "greater" else max(effects, key=abs)
+
+
+# --- the claims ---------------------------------------------------------------------------------
+
+
+def _sun(table: str, label: str) -> float:
+    row = next(row for row in TABLES[table].rows if row.label == label)
+    return row.values[TABLES[table].columns.index("mIoU")]
+
+
+def _fcn(table: str, label: str, split: str | None = None) -> Measure:
+    row = next(row for row in TABLES[table].rows if row.label == label)
+    return Measure("fcn", label + (" (classifier labels)" if row.labels == "classifier" else ""),
+                   arch=row.arch, variant=row.variant, split=split or TABLES[table].split, labels=row.labels,
+                   paper=_sun(table, label))  # fmt: skip
+
+
+def _dis(table: str, run: str, t: int) -> Measure:
+    rows = [row for row in LUO_TABLES[table].rows if row.run == run and row.t_ts == t]
+    paper = rows[0].values[-1] if rows else None
+    name = "baseline" if run == "stage1" else f"({run[3:]}, {t})"
+    return Measure("dis", f"{name} {LUO_TABLES[table].split}", split=LUO_TABLES[table].split, run=run, t=t, paper=paper)
+
+
+def _weak(pool: str, entry: str, t: int = 0) -> Measure:
+    name = {"labelmap_mIoU": f"L^w mIoU t={t}", "tags_f1": f"inferred tags F1 t={t}", "weak_tags_f1": "weak tags F1"}
+    return Measure("weak", f"{name[entry]} ({pool})", split=pool, t=t, entry=entry)
+
+
+ZERO = Measure("zero", "0", paper=0.0)
+
+
+def _sweep(tau: float | None) -> Measure:
+    return Measure("sweep", "no labels" if tau is None else f"tau={tau:g}", tau=tau)
+
+
+def known_claims(t_tr: list[int], t_ts: list[int], tau: float = 0.25, margin: float = 1.0) -> list[Claim]:
+    """Every claim the code knows; ``t_tr``/``t_ts`` are the configured grids (the largest is the paper's 30),
+    ``tau`` the configured threshold of the classifier's labels (the paper's 0.25)."""
+    hi_tr = max(t_tr)
+    hi_ts = max(t_ts)
+    mid_tr = sorted(t for t in t_tr if 0 < t < hi_tr)
+    grid = [(tr, ts) for tr in t_tr if tr > 0 for ts in t_ts]
+    t1, t2, t3, t4 = "sun2018_table1", "sun2018_table2", "sun2018_table3", "sun2018_table4"
+    base32 = _fcn(t1, "FCN-32s")
+    claims = [
+        Claim("S1", "sun2018", "Table 1", "Fusing ground-truth image labels beats FCN-32s.", "greater",
+              ((_fcn(t1, "FCN-32s+image label"), base32),)),
+        Claim("S2", "sun2018", "Table 1", "The generator's reconstruction loss improves FCN-32s.", "greater",
+              ((_fcn(t1, "FCN-32s+generator"), base32),)),
+        Claim("S3", "sun2018", "Table 1", "The generator also helps when labels are fused.", "greater",
+              ((_fcn(t1, "FCN-32s+label+gen"), _fcn(t1, "FCN-32s+image label")),)),
+        Claim("S4", "sun2018", "Table 1", "Labels plus generator is the best of the four.", "greater",
+              tuple((_fcn(t1, "FCN-32s+label+gen"), _fcn(t1, other))
+                    for other in ("FCN-32s", "FCN-32s+image label", "FCN-32s+generator"))),
+        Claim("S5", "sun2018", "Table 2", "A generator (reconstruction) beats a discriminator as the auxiliary loss.",
+              "greater", ((_fcn(t2, "FCN-32s+gen"), _fcn(t2, "FCN-32s+dis")),)),
+        Claim("S6", "sun2018", "Table 2", "The discriminator's auxiliary loss improves FCN-32s.", "greater",
+              ((_fcn(t2, "FCN-32s+dis"), base32),)),
+        Claim("S7", "sun2018", "Table 3", "Fusion by dot product beats fusion by addition.", "greater",
+              ((_fcn(t3, "FCN-32s+image label (dot product)"), _fcn(t3, "FCN-32s+image label (addition)")),)),
+        Claim("S8", "sun2018", "Table 3", "Fusion by addition still beats FCN-32s.", "greater",
+              ((_fcn(t3, "FCN-32s+image label (addition)"), base32),)),
+        Claim("S9", "sun2018", "Figure 4", "At tau = 0 (every label kept) the fused network equals its baseline.",
+              "equivalent", ((_sweep(0.0), _sweep(None)),), margin=margin),
+        Claim("S10", "sun2018", "Figure 4", f"Classifier labels at a middle threshold (tau = {tau:g}) beat the baseline.",
+              "greater", ((_sweep(tau), _sweep(None)),)),
+        Claim("S11", "sun2018", "Figure 4", "As tau approaches 1 the fused network falls below its baseline.",
+              "greater", ((_sweep(None), _sweep(1.0)),)),
+        Claim("S12", "sun2018", "Figure 4", "The best threshold is interior (0 < tau < 1).", "greater",
+              ((Measure("interior_gain", "best interior tau over max(tau=0, tau=1)"), ZERO),)),
+        Claim("S13", "sun2018", "Table 4", "FCN-8s beats FCN-32s.", "greater",
+              ((_fcn(t4, "FCN-8s"), _fcn(t4, "FCN-32s")),)),
+    ]
+    for arch in ("FCN-32s", "FCN-8s"):
+        n = len(claims) + 1
+        claims += [
+            Claim(f"S{n}", "sun2018", "Table 4", f"{arch} gains from the classifier's labels.", "greater",
+                  ((_fcn(t4, f"{arch}+image label"), _fcn(t4, arch)),)),
+            Claim(f"S{n + 1}", "sun2018", "Table 4", f"{arch} gains from the generator.", "greater",
+                  ((_fcn(t4, f"{arch}+generator"), _fcn(t4, arch)),)),
+            Claim(f"S{n + 2}", "sun2018", "Table 4", f"{arch} with generator gains further from the classifier's labels.",
+                  "greater", ((_fcn(t4, f"{arch}+image label+generator"), _fcn(t4, f"{arch}+generator")),)),
+        ]
+    t3l, t5l = "luo2017_table3", "luo2017_table5"
+    claims += [
+        Claim("L1", "luo2017", "Table 3", "Semi-supervised training with t_tr = 0 beats the ResNet101 baseline.", "greater",
+              ((_dis(t3l, "ttr0", 0), _dis(t3l, "stage1", 0)),)),
+        *[Claim(f"L2.{tr}", "luo2017", "Table 3", f"Inference in training helps: t_tr = {tr} beats t_tr = 0 (t_ts = 0).",
+                "greater", ((_dis(t3l, f"ttr{tr}", 0), _dis(t3l, "ttr0", 0)),)) for tr in t_tr if tr > 0],
+        *[Claim(f"L3.{tr}", "luo2017", "Table 3", f"More inference in test helps at t_tr = {tr}: t_ts = {hi_ts} beats t_ts = 0.",
+                "greater", ((_dis(t3l, f"ttr{tr}", hi_ts), _dis(t3l, f"ttr{tr}", 0)),)) for tr in t_tr if tr > 0],
+        *[Claim(f"L4.{ts}", "luo2017", "Table 3",
+                f"More inference in training helps at t_ts = {ts}: t_tr = {hi_tr} beats t_tr = {min(t for t in t_tr if t > 0)}.",
+                "greater", ((_dis(t3l, f"ttr{hi_tr}", ts), _dis(t3l, f"ttr{min(t for t in t_tr if t > 0)}", ts)),))
+          for ts in t_ts if hi_tr > min(t for t in t_tr if t > 0)],
+        Claim("L5", "luo2017", "Table 3", f"({hi_tr}, {hi_ts}) is the best setup of the grid.", "greater",
+              tuple((_dis(t3l, f"ttr{hi_tr}", hi_ts), _dis(t3l, f"ttr{tr}", ts))
+                    for tr, ts in [(0, 0), *grid] if (tr, ts) != (hi_tr, hi_ts))),
+        Claim("L6", "luo2017", "Table 3",
+              f"Inference in training can replace inference in test: ({hi_tr}, 0) matches "
+              + ", ".join(f"({tr}, {hi_ts})" for tr in mid_tr) + ".", "equivalent",
+              tuple((_dis(t3l, f"ttr{hi_tr}", 0), _dis(t3l, f"ttr{tr}", hi_ts)) for tr in mid_tr), margin=margin),
+        Claim("L7", "luo2017", "Section 3.1", "Inference cleans noisy tags: the inferred tags match the clean ones better "
+              "than the noisy tags do (F1).", "greater",
+              ((_weak("weak_noisy", "tags_f1", hi_tr), _weak("weak_noisy", "weak_tags_f1")),), metric="tag F1"),
+        Claim("L8", "luo2017", "Section 3.1", f"Inference improves the inferred tags: t = {hi_tr} over t = 0 (F1, noisy pool).",
+              "greater", ((_weak("weak_noisy", "tags_f1", hi_tr), _weak("weak_noisy", "tags_f1", 0)),), metric="tag F1"),
+        *[Claim(f"L9.{pool}", "luo2017", "Figure 4", f"The inferred labelmaps L^w improve with t ({pool} pool, withheld masks).",
+                "greater", ((_weak(pool, "labelmap_mIoU", hi_tr), _weak(pool, "labelmap_mIoU", 0)),))
+          for pool in ("weak_clean", "weak_noisy")],
+        Claim("L10", "luo2017", "Table 5", "Noisy-tag test: t_tr = 0 beats the ResNet101 baseline.", "greater",
+              ((_dis(t5l, "ttr0", 0), _dis(t5l, "stage1", 0)),)),
+        Claim("L11", "luo2017", "Table 5", f"Noisy-tag test: inference in training helps (t_tr = {hi_tr} over 0, t_ts = 0).",
+              "greater", ((_dis(t5l, f"ttr{hi_tr}", 0), _dis(t5l, "ttr0", 0)),)),
+        Claim("L12", "luo2017", "Table 5", f"Noisy-tag test: more inference in test helps at t_tr = {hi_tr}.", "greater",
+              ((_dis(t5l, f"ttr{hi_tr}", hi_ts), _dis(t5l, f"ttr{hi_tr}", 0)),)),
+        Claim("L13", "luo2017", "Table 5", f"Noisy-tag test: ({hi_tr}, {hi_ts}) is the best setup.", "greater",
+              tuple((_dis(t5l, f"ttr{hi_tr}", hi_ts), _dis(t5l, f"ttr{tr}", ts))
+                    for tr, ts in [(0, 0), *grid] if (tr, ts) != (hi_tr, hi_ts))),
+    ]
+    return [claim for claim in claims if claim.comparisons]

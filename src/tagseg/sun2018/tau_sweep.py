@@ -1,0 +1,145 @@
+"""sun2018 Figure 4's sweep over the classifier threshold tau, from one pass of the segmentation network.
+
+Each image's FCN scores are computed once; for every tau the classifier's probabilities are
+thresholded into a label vector, fused with those scores (Eq. 1) and scored. The sweep therefore
+costs about one evaluation, not one per tau. The same pass scores the network without labels
+(the baseline that tau = 0 equals by construction), and, from the probabilities alone, measures
+Section 3's quantities (n, m, k, nats) at every tau.
+
+    python -m tagseg.sun2018.tau_sweep --model results/models/fcn32s/label_gen/seed0/model.pt \\
+        --cache data/synthetic/cache/test --probabilities results/classifier/seed0/test.npz --taus 21 --out sweep.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from tagseg.core import io, runtime
+from tagseg.core.classes import CLASSES, NUM_CLASSES
+from tagseg.core.cli import command
+from tagseg.core.metrics import class_argmax, image_confusions, scores
+from tagseg.data.loading import eval_loader
+from tagseg.data.voc import CachedSplit
+from tagseg.sun2018.classifier import read_predictions
+from tagseg.sun2018.fusion import FUSIONS, threshold_labels
+from tagseg.sun2018.information import label_information
+from tagseg.sun2018.network import Sun2018Net, load_fcn
+
+
+@dataclass
+class Sweep:
+    labelled: np.ndarray  # (len(taus), 21, 21): confusion matrices with the labels at each tau
+    unlabelled: np.ndarray  # (21, 21): the same network's own argmax, no labels
+
+
+@torch.inference_mode()
+def tau_sweep(
+    model: Sun2018Net,
+    loader: DataLoader,
+    probabilities: torch.Tensor,
+    taus: Sequence[float],
+    device: torch.device,
+) -> Sweep:
+    """Confusion matrices at every tau and without labels. ``loader`` must not shuffle: its i-th image
+    is row i of ``probabilities`` (n_images, 20), the classifier's output for the same split.
+
+    Labels are fused as the model was trained to fuse them, by dot product when it was trained without.
+    """
+    if len(loader.dataset) != len(probabilities):
+        raise ValueError(f"tau_sweep: {len(probabilities)} probability rows for {len(loader.dataset)} images")
+    hists = torch.zeros(len(taus), NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
+    unlabelled = torch.zeros(NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
+    seen = 0
+    for images, masks, _ in loader:
+        batch = probabilities[seen : seen + len(images)]
+        seen += len(images)
+        with torch.autocast(device.type, enabled=device.type == "cuda"):
+            scores = model.fcn(images.to(device)).float()  # (B, 21, H, W), once per image
+        # the network without labels, as Sun2018Net.segment computes it for an unfused variant
+        unlabelled += image_confusions(masks, class_argmax(F.log_softmax(scores, dim=1)).cpu(), NUM_CLASSES).sum(0)
+        scores = scores.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 21): argmax over the innermost dim is fast
+        # An image's labels change only where tau passes one of its probabilities: from one tau to
+        # the next, only the images whose labels changed are fused and scored again.
+        per_image = torch.zeros(len(images), NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
+        previous = None
+        for t, tau in enumerate(taus):
+            labels = threshold_labels(batch, tau)  # (B, 21)
+            changed = torch.ones(len(images), dtype=torch.bool) if previous is None else (labels != previous).any(1)
+            previous = labels
+            if changed.all():
+                per_image = image_confusions(masks, _fused_argmax(model, scores, labels.to(device)).cpu(), NUM_CLASSES)
+            elif changed.any():
+                rows = changed.nonzero().squeeze(1)
+                predicted = _fused_argmax(model, scores[rows.to(device)], labels[rows].to(device)).cpu()
+                per_image[rows] = image_confusions(masks[rows], predicted, NUM_CLASSES)
+            hists[t] += per_image.sum(0)
+    return Sweep(labelled=hists.reshape(len(taus), NUM_CLASSES, NUM_CLASSES).numpy(),
+                 unlabelled=unlabelled.reshape(NUM_CLASSES, NUM_CLASSES).numpy())  # fmt: skip
+
+
+def _fused_argmax(model: Sun2018Net, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Argmax class per pixel of scores (B, H, W, 21) fused with labels (B, 21), as the model fuses (dot when
+    it does not) -> (B, H, W)."""
+    if model.variant.fusion in (None, "dot"):
+        # argmax of fuse_dot(scores, labels): renormalising does not move the argmax, so skip it
+        return class_argmax(scores.masked_fill(labels[:, None, None, :] == 0, float("-inf")), dim=-1)
+    return class_argmax(FUSIONS[model.variant.fusion](scores.permute(0, 3, 1, 2), labels))
+
+
+def sweep_split(model_path, cache, probabilities_path, taus: Sequence[float], *, batch_size=16, threads=1, device="auto") -> dict:
+    """The sweep over ``taus`` on one split, the unlabelled baseline, and Section 3's measures per tau."""
+    torch_device = runtime.setup(0, threads, device)
+    split = CachedSplit(cache).require_masks("nothing to score against")
+    probabilities = read_predictions(probabilities_path, split.ids)
+    model, model_run = load_fcn(model_path, torch_device)
+    sweep = tau_sweep(model, eval_loader(split, batch_size), probabilities, taus, torch_device)
+    rows = []
+    for tau, hist in zip(taus, sweep.labelled):
+        labels = threshold_labels(probabilities, tau)[:, 1:].numpy()
+        rows.append({"tau": float(tau), **scores(hist), **label_information(split.tags, labels)})
+    return {
+        "rows": rows,
+        "baseline": scores(sweep.unlabelled),
+        "classes": list(CLASSES),
+        "confusion": sweep.labelled.tolist(),
+        "n_images": len(split),
+        "model": str(model_path),
+        "probabilities": str(probabilities_path),
+        "split": str(cache),
+        "model_run": model_run,
+        "run": runtime.run_record({"taus": list(map(float, taus)), "batch_size": batch_size}, torch_device),
+    }
+
+
+@command
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tagseg.sun2018.tau_sweep", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="model.pt written by tagseg.sun2018.train_fcn")
+    parser.add_argument("--cache", required=True, help="cached pixel-labelled split (tagseg.data.voc)")
+    parser.add_argument("--probabilities", required=True, help="the classifier's npz for the same split")
+    parser.add_argument("--taus", type=int, default=21, help="number of evenly spaced thresholds in [0, 1]")
+    parser.add_argument("--out", required=True, help="sweep JSON to write")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per forward pass")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    args = parser.parse_args(argv)
+    if args.taus < 2:
+        raise ValueError(f"--taus: expected at least 2 thresholds, got {args.taus}")
+    result = sweep_split(args.model, args.cache, args.probabilities, np.linspace(0.0, 1.0, args.taus).tolist(),
+                         batch_size=args.batch_size, threads=args.threads, device=args.device)  # fmt: skip
+    io.write_json(args.out, result)
+    best = max(result["rows"], key=lambda row: row["mIoU"])
+    print(f"baseline mIoU {result['baseline']['mIoU']:.3f}; best tau {best['tau']:.2f}: mIoU {best['mIoU']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
