@@ -45,19 +45,18 @@ from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.synthetic import SyntheticConfig, generate
 from tagseg.data.transforms import eval_preset, to_tensors, train_preset
 from tagseg.data.voc import CachedSplit, build_cache, read_ids, tags_from_mask, voc_dir
-from tagseg.luo2017.inference import inference_objective, stage1_iteration
-from tagseg.reporting.claims import update_readme as replace_section
-from tagseg.sun2018.evaluate_fcn import split_confusion
-from tagseg.luo2017.evaluate_dis import evaluate_counts
-from tagseg.sun2018.fusion import fused_nll, label_vector
-from tagseg.luo2017.network import DISConfig, DualNet
-from tagseg.sun2018.fcn import FCN, FCNConfig
 from tagseg.core.runtime import CHANNELS_LAST
-from tagseg.sun2018.network import Optimizers, Sun2018Net, train_iteration
+from tagseg.luo2017.evaluate_dis import evaluate_counts
+from tagseg.luo2017.inference import inference_objective
+from tagseg.luo2017.network import DISConfig, DualNet, load_dis
+from tagseg.luo2017.stages import stage1_iteration
+from tagseg.reporting.readme import replace_section
+from tagseg.sun2018.classifier import read_predictions
+from tagseg.sun2018.evaluate_fcn import split_confusion
+from tagseg.sun2018.fcn import FCN, FCNConfig
+from tagseg.sun2018.fusion import fused_nll, label_vector
+from tagseg.sun2018.network import Optimizers, Sun2018Net, load_fcn, train_iteration
 from tagseg.sun2018.tau_sweep import tau_sweep
-from tagseg.sun2018.train_classifier import read_predictions
-from tagseg.luo2017.train_dis import load_dis
-from tagseg.sun2018.train_fcn import load_model
 from tagseg.core.training import BatchStream, TrainingSettings, fit, make_optimizer, poly_schedule, shuffled_loader
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -193,9 +192,10 @@ def naive_inference(net: DualNet, batches: list[Batch], steps: int, step_size: f
             delta_u, delta_v = delta_u - step_size * grad_u, delta_v - step_size * grad_v
 
 
-def dis_pass(net: DualNet, batches: list[Batch], t_ts: list[int], direct: bool | None = None) -> Callable[[], object]:
-    """tagseg.luo2017.evaluate_dis's pass, as the DAG runs it: backbone once, max(t_ts) steps, every read-out scored."""
-    return lambda: evaluate_counts(net, batches, t_ts, 0.5, torch.device("cpu"), direct=direct)
+def dis_pass(net: DualNet, batches: list[Batch], t_ts: list[int], route: str = "literal") -> Callable[[], object]:
+    """tagseg.luo2017.evaluate_dis's pass, as the DAG runs it: backbone once, max(t_ts) steps, every read-out scored
+    (``route``: config dis.inference; the default config's literal, the voc config's reduced)."""
+    return lambda: evaluate_counts(net, batches, t_ts, 0.5, torch.device("cpu"), route=route)
 
 
 def flop_ratio_row(key: str, t30: Callable[[], object], t0: Callable[[], object], setting: str) -> Row:
@@ -235,9 +235,10 @@ def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
         images, masks, tags = batches[0]
         large = [(F.interpolate(images[:2], size=(size, size), mode="bilinear", align_corners=False),
                   F.interpolate(masks[:2, None].float(), size=(size, size), mode="nearest")[:, 0].long(), tags[:2])]
-        times = interleaved({"t0": dis_pass(net, large, [0]), "t30": dis_pass(net, large, [30]),
-                             "readouts": dis_pass(net, large, [0, 10, 30]),
-                             "direct": dis_pass(net, large, [30], direct=True)}, max(2, args.repeats // 2))  # fmt: skip
+        reduced = {"route": "reduced"}  # as configs/voc.yaml runs it
+        times = interleaved({"t0": dis_pass(net, large, [0], **reduced), "t30": dis_pass(net, large, [30], **reduced),
+                             "readouts": dis_pass(net, large, [0, 10, 30], **reduced),
+                             "direct": dis_pass(net, large, [30])}, max(2, args.repeats // 2))  # fmt: skip
         where = {"setting": f"dilated ResNet-101 (untrained), 2 images of {size} px", "command": command}
         rows.append(ratio_row("1p", f"DIS inference at the paper's size ({size} px): t_ts = 30 over t_ts = 0",
                               ratio(times, "t30", "t0"), goal="<= 1.5", **where))  # fmt: skip
@@ -245,7 +246,8 @@ def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
                               ratio(times, "readouts", "t30"), goal="<= 1.1", **where))  # fmt: skip
         rows.append(ratio_row("1pd", f"DIS at {size} px, a t_ts = 30 pass: steps on the 2048-channel u1 itself (the"
                               " paper's literal form) over ours (through u3 and v3)", ratio(times, "direct", "t30"), **where))  # fmt: skip
-        rows.append(flop_ratio_row("1pf", dis_pass(net, large, [30]), dis_pass(net, large, [0]), where["setting"]))
+        rows.append(flop_ratio_row("1pf", dis_pass(net, large, [30], **reduced), dis_pass(net, large, [0], **reduced),
+                                   where["setting"]))  # fmt: skip
     return rows
 
 
@@ -258,7 +260,7 @@ def tau_inputs(data: Data, n_images: int) -> tuple[Sun2018Net, DataLoader, torch
     loader = DataLoader(subset, batch_size=16, collate_fn=pad_collate)
     torch.manual_seed(0)
     if data.fcn_model is not None:
-        model = load_model(data.fcn_model, torch.device("cpu"))[0]
+        model = load_fcn(data.fcn_model, torch.device("cpu"))[0]
         probabilities = read_predictions(data.probabilities, split.ids)[: len(subset)]
         return model, loader, probabilities, "trained FCN-32s+label+gen, the trained classifier's probabilities"
     model = Sun2018Net(FCN(FCNConfig(arch="fcn32s")), "label_gen").to(memory_format=CHANNELS_LAST).eval()

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from tagseg.core import runtime, tables, training
+from tagseg.core import io, runtime, training
+from tagseg.core.checkpoint import Checkpoint
+from tagseg.reporting import tables
 from tagseg.data.voc import CACHE_FILES, build_cache
 from tagseg.sun2018.train_classifier import write_predictions
 
@@ -27,22 +29,17 @@ def renames_fail(monkeypatch):
 
 
 def _png(out):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from tagseg.reporting.figures_sun2018 import _save
+    from tagseg.reporting.plotting import plt, save
 
     fig, ax = plt.subplots()
     ax.plot([0, 1])
-    _save(fig, out)
+    save(fig, out)
 
 
 WRITERS = {
-    "json": (lambda d: runtime.write_json_atomic(d / "out.json", {"a": 1}), ["out.json"]),
+    "json": (lambda d: io.write_json(d / "out.json", {"a": 1}), ["out.json"]),
     "pt": (lambda d: training.save_atomic({"w": torch.ones(2)}, d / "checkpoint.pt"), ["checkpoint.pt"]),
-    "run": (lambda d: training.write_run(d, {"w": torch.ones(2)}, [{"iteration": 1, "loss": 0.5}], {"r": 1}),
+    "run": (lambda d: training.write_run(d, Checkpoint("fcn", {}, {"w": torch.ones(2)}, {"r": 1}), [{"iteration": 1, "loss": 0.5}]),
             ["model.pt", "train_log.csv", "run.json"]),  # fmt: skip
     "png": (lambda d: _png(d / "figure.png"), ["figure.png"]),
     "npz": (lambda d: write_predictions({"ids": ["a"], "probabilities": np.zeros((1, 20)), "mAP": 0.0}, d / "p.npz"),
@@ -56,6 +53,16 @@ def test_a_writer_stopped_before_its_rename_leaves_no_output(kind, tmp_path, ren
     with pytest.raises(Stopped):
         write(tmp_path)
     assert not any((tmp_path / name).exists() for name in outputs)
+    assert not any(path.name.startswith(".") for path in tmp_path.iterdir())  # nor a temporary file
+
+
+def test_a_failed_write_keeps_the_previous_file_and_no_temporary(tmp_path):
+    out = tmp_path / "scores.json"
+    io.write_json(out, {"mIoU": 0.5})
+    with pytest.raises(TypeError):
+        io.write_json(out, {"mIoU": object()})  # not serialisable: fails after the temporary file is opened
+    assert out.read_text() == '{\n  "mIoU": 0.5\n}\n'
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["scores.json"]
 
 
 def test_a_cache_stopped_before_its_rename_leaves_no_index(tiny_root, tmp_path, renames_fail):

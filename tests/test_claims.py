@@ -8,34 +8,37 @@ import math
 import pandas as pd
 import pytest
 
-from tagseg import claims as c
+from tagseg.reporting import claims as c
+from tagseg.reporting import stats as s
+from tagseg.reporting.claims_catalogue import known_claims
+from tagseg.reporting.readme import replace_section
 
 
 def test_t_quantiles_match_the_tables():
-    assert c.t_quantile_975(1) == pytest.approx(12.706, abs=1e-3)
-    assert c.t_quantile_975(2) == pytest.approx(4.303, abs=1e-3)
-    assert c.t_quantile_975(60) == pytest.approx(2.000, abs=2e-3)  # beyond the table: the expansion
-    assert c.t_quantile_975(1000) == pytest.approx(1.962, abs=2e-3)
+    assert s.t_quantile_975(1) == pytest.approx(12.706, abs=1e-3)
+    assert s.t_quantile_975(2) == pytest.approx(4.303, abs=1e-3)
+    assert s.t_quantile_975(60) == pytest.approx(2.000, abs=2e-3)  # beyond the table: the expansion
+    assert s.t_quantile_975(1000) == pytest.approx(1.962, abs=2e-3)
 
 
 def test_paired_interval_by_hand():
     # differences 2, 3, 4: mean 3, sd 1, half-width t(0.975, 2) / sqrt(3) = 4.3027 / 1.7321 = 2.4842
-    mean, low, high = c.paired_interval([3.0, 5.0, 7.0], [1.0, 2.0, 3.0])
+    mean, low, high = s.paired_interval([3.0, 5.0, 7.0], [1.0, 2.0, 3.0])
     assert mean == pytest.approx(3.0)
     assert (low, high) == (pytest.approx(0.5158, abs=1e-4), pytest.approx(5.4842, abs=1e-4))
 
 
 def test_paired_interval_is_paired_not_pooled():
     # a large between-seed spread shared by both runs cancels in the paired difference
-    mean, low, high = c.paired_interval([50.0, 70.0, 90.0], [49.0, 69.1, 88.9])
+    mean, low, high = s.paired_interval([50.0, 70.0, 90.0], [49.0, 69.1, 88.9])
     assert mean == pytest.approx(1.0, abs=1e-9)
     assert low > 0.5 and high < 1.5
 
 
 def test_one_seed_gives_no_interval_and_no_verdict():
-    mean, low, high = c.paired_interval([2.0], [1.0])
+    mean, low, high = s.paired_interval([2.0], [1.0])
     assert mean == 1.0 and math.isnan(low) and math.isnan(high)
-    assert c.verdict(low, high, "greater") == "inconclusive"
+    assert s.verdict(low, high, "greater") == "inconclusive"
 
 
 @pytest.mark.parametrize("low, high, test, margin, expected", [
@@ -48,22 +51,22 @@ def test_one_seed_gives_no_interval_and_no_verdict():
     (-3.0, -1.0, "equivalent", 1.0, "contradicted"),
 ])  # fmt: skip
 def test_verdict_rules(low, high, test, margin, expected):
-    assert c.verdict(low, high, test, margin) == expected
+    assert s.verdict(low, high, test, margin) == expected
 
 
 def test_a_claim_of_several_comparisons_needs_all():
-    assert c.combine(["supported", "supported"]) == "supported"
-    assert c.combine(["supported", "inconclusive"]) == "inconclusive"
-    assert c.combine(["inconclusive", "contradicted"]) == "contradicted"
+    assert s.combine(["supported", "supported"]) == "supported"
+    assert s.combine(["supported", "inconclusive"]) == "inconclusive"
+    assert s.combine(["inconclusive", "contradicted"]) == "contradicted"
 
 
 def test_every_claim_the_issue_names_is_known():
-    ids = {claim.id for claim in c.known_claims([0, 5, 10, 30], [0, 10, 30])}
-    assert len(ids) == len(c.known_claims([0, 5, 10, 30], [0, 10, 30]))  # unique
+    ids = {claim.id for claim in known_claims([0, 5, 10, 30], [0, 10, 30])}
+    assert len(ids) == len(known_claims([0, 5, 10, 30], [0, 10, 30]))  # unique
     for expected in ("S1", "S2", "S4", "S5", "S7", "S9", "S10", "S11", "S12", "S13", "L1", "L2.5", "L3.30", "L4.0",
                      "L5", "L6", "L7", "L9.weak_clean", "L10", "L13"):  # fmt: skip
         assert expected in ids
-    l5 = next(claim for claim in c.known_claims([0, 5, 10, 30], [0, 10, 30]) if claim.id == "L5")
+    l5 = next(claim for claim in known_claims([0, 5, 10, 30], [0, 10, 30]) if claim.id == "L5")
     assert len(l5.comparisons) == 9  # (30, 30) against (0, 0) and the eight other cells with t_tr > 0
     assert l5.paper_effect() == pytest.approx(86.8 - 86.5)  # its closest rival in the paper, (30, 10)
 
@@ -75,25 +78,28 @@ def _write_fcn(results, arch, variant, seed, miou, split="val"):
 
 
 def test_a_claim_from_result_files(tmp_path):
-    s1 = next(claim for claim in c.known_claims([0, 30], [0, 30]) if claim.id == "S1")
+    s1 = next(claim for claim in known_claims([0, 30], [0, 30]) if claim.id == "S1")
     for seed, (base, label) in enumerate([(0.40, 0.45), (0.42, 0.48), (0.38, 0.44)]):
         _write_fcn(tmp_path, "fcn32s", "base", seed, base)
         _write_fcn(tmp_path, "fcn32s", "label", seed, label)
-    files = c.required_files([s1], tmp_path, [0, 1, 2], 0.25, [0, 30], [0, 30])
-    assert len(files) == 6 and all(path.exists() for path in files)
-    ev = c.evaluate(s1, tmp_path, [0, 1, 2], 0.25, [0, 30], [0, 30])
+    sources = {f"fcn/fcn32s/{variant}/val": [tmp_path / f"metrics/fcn32s/{variant}/seed{seed}/val.json" for seed in range(3)]
+               for variant in ("base", "label")}  # fmt: skip
+    assert {m.source for pair in s1.comparisons for m in pair} == set(sources)
+    ev = c.evaluate(s1, sources, [0, 1, 2], [0, 30], [0, 30])
     assert ev.effect == pytest.approx(100 * (0.05 + 0.06 + 0.06) / 3)
     assert ev.verdict == "supported" and ev.seeds == 3
     row = c.claims_table([ev]).iloc[0]
     assert row["paper_effect"] == pytest.approx(74.9 - 59.4)
     (tmp_path / "metrics/fcn32s/label/seed2/val.json").unlink()
     with pytest.raises(FileNotFoundError, match="seed2/val.json.*S1"):
-        c.evaluate(s1, tmp_path, [0, 1, 2], 0.25, [0, 30], [0, 30])
+        c.evaluate(s1, sources, [0, 1, 2], [0, 30], [0, 30])
+    with pytest.raises(ValueError, match="fcn/fcn32s/label/val: 2 files for 3 seeds"):
+        c.evaluate(s1, {**sources, "fcn/fcn32s/label/val": sources["fcn/fcn32s/label/val"][:2]}, [0, 1, 2], [0, 30], [0, 30])
 
 
 def test_claims_on_runs_the_grid_lacks_are_not_run(tmp_path):
-    l5 = next(claim for claim in c.known_claims([0, 5, 30], [0, 30]) if claim.id == "L5")
-    assert c.evaluate(l5, tmp_path, [0], 0.25, [0, 5], [0, 30]).verdict == "not run"
+    l5 = next(claim for claim in known_claims([0, 5, 30], [0, 30]) if claim.id == "L5")
+    assert c.evaluate(l5, {}, [0], [0, 5], [0, 30]).verdict == "not run"
 
 
 def test_readme_section_is_generated_between_markers(tmp_path):
@@ -102,10 +108,10 @@ def test_readme_section_is_generated_between_markers(tmp_path):
                            "verdict": "supported"}])  # fmt: skip
     readme = tmp_path / "README.md"
     readme.write_text(f"# t\n\n## What reproduces\n\n{c.README_START}\nold\n{c.README_END}\n\n## Next\n")
-    c.update_readme(readme, c.readme_section(table))
+    replace_section(readme, c.readme_section(table), c.README_START, c.README_END)
     text = readme.read_text()
     assert "old" not in text and "| S1 | sun2018 Table 1 | x beats y. | +15.5 | +5.0 [+2.0, +8.0] | supported |" in text
     assert text.endswith("## Next\n") and "1 supported" in text
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
-        c.update_readme(readme, c.readme_section(table))
+        replace_section(readme, c.readme_section(table), c.README_START, c.README_END)

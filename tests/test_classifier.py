@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from tagseg import train_classifier
+from tagseg.sun2018 import train_classifier
 from tagseg.core.metrics import average_precision, mean_average_precision
 from tagseg.sun2018.classifier import ImageClassifier
 from tagseg.sun2018.train_classifier import ClassifierConfig

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from tagseg.luo2017.inference import REDUCED_FROM_CHANNELS, inference_objective, infer_latents, upsampled_argmax
+from tagseg.luo2017.inference import inference_objective, infer_latents, upsampled_argmax
 from tagseg.luo2017.network import DISConfig, DualNet, count_parameters, downsample_image, image_loss, map_loss, refine
 
 
@@ -88,8 +88,8 @@ def test_readouts_from_one_pass_equal_separate_runs(net, images):
         assert torch.equal(one_pass[t].u1, alone.u1) and torch.equal(one_pass[t].outputs.u3, alone.outputs.u3)
 
 
-@pytest.mark.parametrize("direct, forward, start", [(True, "heads", 0), (False, "reconstruct", 1)])
-def test_readouts_between_steps_take_no_forward_pass_of_their_own(net, images, direct, forward, start, monkeypatch):
+@pytest.mark.parametrize("route, forward, start", [("literal", "heads", 0), ("reduced", "reconstruct", 1)])
+def test_readouts_between_steps_take_no_forward_pass_of_their_own(net, images, route, forward, start, monkeypatch):
     """A read-out at step k < t reuses the outputs step k + 1 differentiates; only the last needs one.
     (The 21-channel route starts from the heads' outputs, and the heads end in reconstruct.)"""
     with torch.no_grad():
@@ -97,14 +97,14 @@ def test_readouts_between_steps_take_no_forward_pass_of_their_own(net, images, d
     calls = []
     original = getattr(net, forward)
     monkeypatch.setattr(net, forward, lambda *args: calls.append(1) or original(*args))
-    infer_latents(net, u1, v1, images, steps=30, step_size=0.5, readouts=[0, 10, 30], direct=direct)
+    infer_latents(net, u1, v1, images, steps=30, step_size=0.5, readouts=[0, 10, 30], route=route)
     assert len(calls) == start + 30 + 1
 
 
 @pytest.mark.parametrize("size", [(40, 40), (41, 57), (8, 30), (17, 3), (8, 8)])  # features 5x5, 6x8, 1x4, 3x1, 1x1
 @pytest.mark.parametrize("with_tags", [False, True])
 def test_the_21_channel_route_takes_the_steps_on_u1_and_v1(net, size, with_tags):
-    """Latents (steps through u3 and v3) against DirectLatents (autograd on u1 and v1), in float64:
+    """The reduced route (steps through u3 and v3) against the paper's loop (autograd on u1 and v1), in float64:
     the border terms, the constant field of v1 and the tag path must all come out exact."""
     double = copy.deepcopy(net).double()
     generator = torch.Generator().manual_seed(2)
@@ -113,8 +113,8 @@ def test_the_21_channel_route_takes_the_steps_on_u1_and_v1(net, size, with_tags)
     with torch.no_grad():
         u1, v1 = double.features(images)
     run = dict(steps=12, step_size=0.5, tags=tags, readouts=[0, 4, 12])
-    reduced = infer_latents(double, u1, v1, images, direct=False, **run)
-    direct = infer_latents(double, u1, v1, images, direct=True, **run)
+    reduced = infer_latents(double, u1, v1, images, route="reduced", **run)
+    direct = infer_latents(double, u1, v1, images, route="literal", **run)
     for t in (0, 4, 12):
         for name in ("u3", "z3", "v3"):
             torch.testing.assert_close(getattr(reduced[t].outputs, name), getattr(direct[t].outputs, name), rtol=0, atol=1e-12)
@@ -123,16 +123,17 @@ def test_the_21_channel_route_takes_the_steps_on_u1_and_v1(net, size, with_tags)
     assert (direct[12].outputs.u3 - direct[0].outputs.u3).abs().max() > 1e-7  # the steps moved it, far past atol
 
 
-@pytest.mark.parametrize("channels", [128, 2048])
-def test_the_default_route_is_chosen_by_the_backbones_width(net, channels):
-    wide = copy.deepcopy(net)
-    wide.labelmap, wide.tags = nn.Conv2d(channels, 21, 3, padding=1), nn.Linear(channels, 21)
-    u1 = torch.randn(2, channels, 3, 4, generator=torch.Generator().manual_seed(3))
-    images = torch.randn(2, 3, 24, 32, generator=torch.Generator().manual_seed(4))
-    chosen = infer_latents(wide, u1, u1.mean(dim=(2, 3)), images, steps=3, step_size=0.5)[3].outputs.u3
-    route = infer_latents(wide, u1, u1.mean(dim=(2, 3)), images, steps=3, step_size=0.5,
-                          direct=channels < REDUCED_FROM_CHANNELS)[3].outputs.u3  # fmt: skip
-    assert torch.equal(chosen, route)
+def test_the_literal_loop_is_the_default_and_a_step_is_the_papers_update(net, images):
+    """One step by hand, as Eq. (1)'s inference writes it: u1 - eta * dL/du1, v1 - eta * dL/dv1, theta fixed."""
+    with torch.no_grad():
+        u1, v1 = net.features(images)
+    x, y = u1.clone().requires_grad_(True), v1.clone().requires_grad_(True)
+    loss = inference_objective(net.heads(x, y), images, None)
+    grad_u1, grad_v1 = torch.autograd.grad(loss, [x, y])
+    stepped = infer_latents(net, u1, v1, images, steps=1, step_size=0.5)[1]
+    assert torch.equal(stepped.u1, u1 - 0.5 * grad_u1) and torch.equal(stepped.v1, v1 - 0.5 * grad_v1)
+    with pytest.raises(ValueError, match="dis.inference: expected one of literal, reduced"):
+        infer_latents(net, u1, v1, images, steps=1, step_size=0.5, route="fast")
 
 
 def test_the_objective_on_the_downsampled_target_is_the_objective_on_the_image(net, images):
@@ -190,7 +191,7 @@ def _batch():
     ("joint", {"backbone", "labelmap", "tags", "reconstruction"}),
 ])  # fmt: skip
 def test_stage1_steps_change_only_their_components(step, changed):
-    from tagseg.luo2017.inference import stage1_iteration, stage1_parameters
+    from tagseg.luo2017.stages import stage1_iteration, stage1_parameters
 
     torch.manual_seed(0)
     model = DualNet(DISConfig()).train()
@@ -204,7 +205,7 @@ def test_stage1_steps_change_only_their_components(step, changed):
 
 @pytest.mark.parametrize("t_tr", [0, 3])
 def test_stage2_infers_targets_with_theta_fixed_then_updates_theta(t_tr, monkeypatch):
-    import tagseg.luo2017.inference as dis
+    import tagseg.luo2017.stages as dis
 
     torch.manual_seed(0)
     model = DualNet(DISConfig()).train()
@@ -229,7 +230,7 @@ def test_stage2_infers_targets_with_theta_fixed_then_updates_theta(t_tr, monkeyp
 def test_stage2_runs_the_backbone_once_on_the_weak_images_and_infers_from_its_features(monkeypatch):
     import copy
 
-    from tagseg import dis
+    from tagseg.luo2017 import stages as dis
 
     torch.manual_seed(0)
     model = DualNet(DISConfig()).train()

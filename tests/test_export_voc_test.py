@@ -12,7 +12,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from tagseg import export_voc_test, train_classifier, train_dis, train_fcn
+from tagseg.luo2017 import export as luo2017_export, train_dis
+from tagseg.luo2017.network import load_dis
+from tagseg.sun2018 import export as sun2018_export, train_classifier, train_fcn
+from tagseg.sun2018.network import load_fcn
 from tagseg.data.transforms import eval_preset, to_tensors
 from tagseg.core.classes import voc_palette
 from tagseg.data.voc import build_cache, read_ids, voc_dir, CachedSplit
@@ -63,15 +66,15 @@ def test_fcn_with_classifier_labels_as_table4_evaluates(tiny_caches, test_split,
     classifier = train_classifier.train(ClassifierConfig(iterations=2, batch_size=2, crop_size=32, checkpoint_every=10),
                                         tiny_caches["train"], tmp_path / "cls")  # fmt: skip
     out = tmp_path / "sub" / "sun2018.tar.gz"
-    argv = ["fcn", "--test-tar", str(tar), "--model", str(model), "--classifier", str(classifier), "--tau", "0.5",
+    argv = ["--test-tar", str(tar), "--model", str(model), "--classifier", str(classifier), "--tau", "0.5",
             "--out", str(out), "--device", "cpu"]  # fmt: skip
-    assert export_voc_test.main(argv) == 0
+    assert sun2018_export.main(argv) == 0
     pngs = _read_submission(out)
     assert sorted(pngs) == sorted(f"{LAYOUT}/{i}.png" for i in ids)
     assert not (tmp_path / "outside.jpg").exists() and sorted(p.name for p in out.parent.iterdir()) == ["sun2018.tar.gz"]
     # the same labels tagseg.sun2018.evaluate_fcn fuses: the classifier's probabilities for the split at tau, by dot product
     probabilities = torch.from_numpy(train_classifier.predict(classifier, cache)["probabilities"])
-    net, _ = train_fcn.load_model(model, torch.device("cpu"))
+    net, _ = load_fcn(model, torch.device("cpu"))
     for i, image_id in enumerate(split.ids):
         png = pngs[f"{LAYOUT}/{image_id}.png"]
         assert png.mode == "P" and png.getpalette()[:63] == voc_palette()[:63]
@@ -87,10 +90,10 @@ def test_dis_after_test_time_inference(tiny_caches, test_split, tmp_path):
     fast = dict(stage1_steps=(2, 1, 2), batch_size=2, crop_size=32, checkpoint_every=100, optimizer="adam", lr=1e-3)
     model = train_dis.train(DISTrainConfig(**fast), tiny_caches["train"], tmp_path / "s1")
     out = tmp_path / "luo2017.tar.gz"
-    argv = ["dis", "--test-tar", str(tar), "--model", str(model), "--t-ts", "3", "--out", str(out), "--device", "cpu"]
-    assert export_voc_test.main(argv) == 0
+    argv = ["--test-tar", str(tar), "--model", str(model), "--t-ts", "3", "--out", str(out), "--device", "cpu"]
+    assert luo2017_export.main(argv) == 0
     pngs = _read_submission(out)
-    net, _ = train_dis.load_dis(model, torch.device("cpu"))
+    net, _ = load_dis(model, torch.device("cpu"))
     x, _ = eval_preset()(*to_tensors(split[0].image, None))
     with torch.inference_mode():
         u1, v1 = net.features(x[None])
@@ -117,7 +120,7 @@ def test_bad_test_tar_is_a_one_line_error_and_no_archive(tiny_root, tiny_caches,
                             tiny_caches["train"], tmp_path / "fcn")  # fmt: skip
     capsys.readouterr()
     out = tmp_path / "sub.tar.gz"
-    assert export_voc_test.main(["fcn", "--test-tar", str(tar), "--model", str(model), "--out", str(out)]) == 1
+    assert sun2018_export.main(["--test-tar", str(tar), "--model", str(model), "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and str(tar) in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["VOC2012test.tar", "fcn"]

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torchvision
 
-from tagseg.models import pretrained
+from tagseg.core import pretrained
 from tagseg.sun2018.fcn import BACKBONES, FCN, FCNConfig, build_fcn, crop_offsets
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tagseg import runtime_table
+from tagseg.reporting import runtime_table
 
 HEADER = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tagseg import evaluate, figures, tables, tau_sweep, train_fcn
+from tagseg.reporting import figures_luo2017, figures_sun2018 as figures, tables
+from tagseg.sun2018 import evaluate_fcn as evaluate, tau_sweep, train_fcn
 from tagseg.data.voc import CachedSplit
 from tagseg.sun2018.evaluate_fcn import EvalConfig
 from tagseg.reporting.papers import TABLES
@@ -149,8 +150,8 @@ def test_luo2017_tables_pick_each_rows_run_and_read_out(tmp_path):
 def test_dis_grid_averages_seeds_per_cell_and_refuses_stage1():
     runs = [dict(_dis_metrics("stage2", t_tr, {0: base, 30: base + 0.1}), model=f"m{t_tr}")
             for t_tr, base in ((5, 0.4), (5, 0.5), (30, 0.6))]  # fmt: skip
-    table = figures.dis_grid_table(runs).set_index(["t_tr", "t_ts"])
+    table = figures_luo2017.dis_grid_table(runs).set_index(["t_tr", "t_ts"])
     assert table.loc[(5, 0), "mIoU"] == 45.0 and table.loc[(5, 0), "seeds"] == 2
     assert table.loc[(30, 30), "mIoU"] == 70.0 and pd.isna(table.loc[(30, 30), "mIoU_sd"])
     with pytest.raises(ValueError, match="stage-1"):
-        figures.dis_grid_table([dict(_dis_metrics("stage1", 0, {0: 0.3}), model="base")])
+        figures_luo2017.dis_grid_table([dict(_dis_metrics("stage1", 0, {0: 0.3}), model="base")])

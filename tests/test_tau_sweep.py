@@ -45,9 +45,12 @@ def model_and_loader(tiny_caches):
 def test_tau_zero_is_the_unfused_prediction_and_above_one_is_background(model_and_loader):
     model, loader, n = model_and_loader
     probabilities = torch.rand(n, 20)
-    hists = tau_sweep(model, loader, probabilities, [0.0, 0.5, 1.01], torch.device("cpu"))
+    sweep = tau_sweep(model, loader, probabilities, [0.0, 0.5, 1.01], torch.device("cpu"))
+    hists = sweep.labelled
     unfused = Sun2018Net(model.fcn, "base").eval()
-    np.testing.assert_array_equal(hists[0], split_confusion(unfused, loader, torch.device("cpu")))
+    # the baseline the sweep scores in its own pass is the network evaluated without labels, to the pixel
+    np.testing.assert_array_equal(sweep.unlabelled, split_confusion(unfused, loader, torch.device("cpu")))
+    np.testing.assert_array_equal(hists[0], sweep.unlabelled)
     assert hists[2][:, 1:].sum() == 0  # every pixel predicted background
     assert hists.sum(axis=(1, 2)).tolist() == [hists[0].sum()] * 3
 
@@ -55,7 +58,7 @@ def test_tau_zero_is_the_unfused_prediction_and_above_one_is_background(model_an
 def test_sweep_at_ground_truth_labels_matches_evaluation(model_and_loader, tiny_caches):
     model, loader, _ = model_and_loader
     tags = torch.from_numpy(CachedSplit(tiny_caches["val"]).tags).float()
-    hists = tau_sweep(model, loader, tags, [0.5], torch.device("cpu"))
+    hists = tau_sweep(model, loader, tags, [0.5], torch.device("cpu")).labelled
     np.testing.assert_array_equal(hists[0], split_confusion(model, loader, torch.device("cpu")))
 
 
@@ -80,4 +83,4 @@ def test_sweep_equals_fusing_and_scoring_at_every_tau_separately(model_and_loade
                 seen += len(images)
                 fusion = FUSIONS[model.variant.fusion or "dot"]
                 naive[t] += confusion_matrix(masks, fusion(model.fcn(images), labels).argmax(1), 21)
-    np.testing.assert_array_equal(tau_sweep(model, loader, probabilities, taus, torch.device("cpu")), naive)
+    np.testing.assert_array_equal(tau_sweep(model, loader, probabilities, taus, torch.device("cpu")).labelled, naive)

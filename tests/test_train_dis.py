@@ -7,15 +7,17 @@ import csv
 import pytest
 import torch
 
-from tagseg import train_dis
-from tagseg.luo2017.train_dis import DISTrainConfig, load_dis, stage1_step_at
+from tagseg.luo2017 import train_dis
+from tagseg.luo2017.network import load_dis
+from tagseg.luo2017.stages import stage1_step_at
+from tagseg.luo2017.train_dis import DISTrainConfig
 
 FAST = dict(batch_size=2, weak_batch_size=2, crop_size=32, checkpoint_every=100, optimizer="adam", lr=1e-3)
 
 
 def test_stage1_steps_follow_each_other():
     config = DISTrainConfig(stage1_steps=(2, 1, 3))
-    assert [stage1_step_at(config, i) for i in range(6)] == ["map_tag"] * 2 + ["reconstruction"] + ["joint"] * 3
+    assert [stage1_step_at(config.stage1_steps, i) for i in range(6)] == ["map_tag"] * 2 + ["reconstruction"] + ["joint"] * 3
     assert config.total_iterations == 6
 
 
@@ -49,7 +51,7 @@ def test_bad_settings_name_the_key(capsys):
 def test_evaluation_reads_out_every_t_ts_from_one_pass(tiny_caches, tmp_path):
     import json
 
-    from tagseg import evaluate_dis
+    from tagseg.luo2017 import evaluate_dis
 
     model = train_dis.train(DISTrainConfig(stage1_steps=(2, 1, 2), **FAST), tiny_caches["train"], tmp_path / "s1")
     out = tmp_path / "val.json"
@@ -78,7 +80,7 @@ def test_tag_agreement_by_hand():
 def test_weak_pool_inference_is_scored_against_withheld_masks_and_clean_tags(tiny_root, tiny_caches, tmp_path):
     import json
 
-    from tagseg import evaluate_dis
+    from tagseg.luo2017 import evaluate_dis
     from tagseg.data.voc import CachedSplit, build_cache
 
     build_cache(tiny_root, "weak_noisy", tmp_path / "weak")
@@ -119,5 +121,5 @@ def test_both_stages_resume_bit_for_bit_after_a_crash(tiny_caches, tmp_path, mon
 
     model = crash_then_resume(stage1, tmp_path / "resumed" / "s1", "stage1_iteration")
     crash_then_resume(stage2, tmp_path / "resumed" / "s2", "stage2_iteration", stage1_model=model, weak_caches=weak)
-    _same_run(tmp_path / "unbroken" / "s1", tmp_path / "resumed" / "s1")
-    _same_run(tmp_path / "unbroken" / "s2", tmp_path / "resumed" / "s2")
+    _same_run(tmp_path / "unbroken" / "s1", tmp_path / "resumed" / "s1", "dis")
+    _same_run(tmp_path / "unbroken" / "s2", tmp_path / "resumed" / "s2", "dis")

@@ -5,10 +5,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from tagseg import evaluate, tables, train_fcn
+from tagseg.core import checkpoint
+from tagseg.reporting import tables
+from tagseg.sun2018 import evaluate_fcn as evaluate, train_fcn
 from tagseg.core.cli import to_flags
 from tagseg.sun2018.evaluate_fcn import EvalConfig
-from tagseg.sun2018.train_fcn import TrainConfig, load_model
+from tagseg.sun2018.network import load_fcn
+from tagseg.sun2018.train_fcn import TrainConfig
 
 FAST = dict(iterations=6, batch_size=2, crop_size=32, checkpoint_every=4, optimizer="adam", lr=1e-3)
 
@@ -20,15 +23,15 @@ def test_train_writes_model_curve_and_record(tiny_caches, tmp_path):
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["settings"]["arch"] == "fcn8s" and record["git_commit"]
     assert not (tmp_path / "checkpoint.pt").exists()
-    model, run = load_model(path, torch.device("cpu"))
+    model, run = load_fcn(path, torch.device("cpu"))
     assert model.fcn.config.arch == "fcn8s" and model.variant_name == "base" and not model.training and run["git_commit"] == record["git_commit"]
 
 
 def test_same_seed_same_weights(tiny_caches, tmp_path):
     for run in ("a", "b"):
         train_fcn.train(TrainConfig(**FAST), tiny_caches["train"], tmp_path / run)
-    a = torch.load(tmp_path / "a" / "model.pt", weights_only=False)["model"]
-    b = torch.load(tmp_path / "b" / "model.pt", weights_only=False)["model"]
+    a = checkpoint.load(tmp_path / "a" / "model.pt", "fcn").state
+    b = checkpoint.load(tmp_path / "b" / "model.pt", "fcn").state
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
@@ -45,10 +48,10 @@ def _crash_after(n: int, real_step):
     return step
 
 
-def _same_run(a: Path, b: Path) -> None:
+def _same_run(a: Path, b: Path, kind: str = "fcn") -> None:
     """Same weights bit for bit, and the same loss curve (wall-clock seconds aside)."""
-    weights_a = torch.load(a / "model.pt", weights_only=False)["model"]
-    weights_b = torch.load(b / "model.pt", weights_only=False)["model"]
+    weights_a = checkpoint.load(a / "model.pt", kind).state
+    weights_b = checkpoint.load(b / "model.pt", kind).state
     assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
     curve = [[{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(open(d / "train_log.csv"))]
              for d in (a, b)]  # fmt: skip

@@ -196,7 +196,7 @@ def test_voc_config_plans_the_whole_dag_without_data(tmp_path):
     jobs = dict(line.split() for line in result.stdout.split("Job stats:")[1].split("total")[0].splitlines()[3:] if line.strip())
     assert {"download_archive", "extract_archive", "download_seg11valid", "build_voc_splits"} <= set(jobs)
     assert "generate_synthetic" not in jobs and "export_voc12_test_sun2018" not in jobs  # no test tar given
-    assert jobs["cache_split"] == "5" and jobs["cache_withheld"] == "1"  # no IDW: no noisy pool, no noisy test
+    assert jobs["cache_split"] == "6"  # 5 splits and the clean pool's withheld masks; no IDW: no noisy pool, no noisy test
     assert jobs["train_fcn"] == "24" and jobs["train_dis_stage2"] == "12"  # every paper run, 3 seeds
     assert "--train-cache data/voc/cache/trainaug" in _job(result.stdout, "train_fcn")
     assert "--train-cache data/voc/cache/train " in _job(result.stdout, "train_dis_stage2")
@@ -215,7 +215,7 @@ def _job(stdout: str, rule: str, wildcard: str = "") -> str:
 def test_table5_says_not_run_without_idw(tmp_path):
     import pandas as pd
 
-    from tagseg import tables
+    from tagseg.reporting import tables
 
     out = tmp_path / "luo2017_table5.csv"
     assert tables.main(["--table", "luo2017_table5", "--not-run", "IDW not supplied", "--out", str(out)]) == 0

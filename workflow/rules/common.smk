@@ -7,7 +7,7 @@ from snakemake.settings.types import DeploymentMethod
 
 # The workflow parses with the light part of tagseg only (no torch, numpy or PIL): this checkout's src/
 # first on the path, so that the code that plans the jobs is the code that runs them.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+sys.path.insert(0, str(Path(workflow.basedir, "src")))
 
 from tagseg.core.cli import to_flags
 from tagseg.core.config import apply_defaults, validate_config
@@ -234,8 +234,8 @@ def get_source_files(source):
     kind, *parts = source.split("/")
     if kind == "fcn":
         arch, variant, split = parts
-        labels = "classifier" if split.endswith("+classifier") else "truth"
-        return get_metrics(arch, variant, split.removesuffix("+classifier"), labels)
+        split, _, labels = split.partition("+")  # "<split>+classifier": the classifier's labels at tau
+        return get_metrics(arch, variant, split, labels or "truth")
     if kind == "sweep":
         return get_figure4_sweeps(None)
     if kind == "dis":

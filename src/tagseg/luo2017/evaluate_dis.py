@@ -25,7 +25,8 @@ from tagseg.core.cli import command
 from tagseg.core.metrics import ConfusionMatrix, scores
 from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
-from tagseg.luo2017.inference import ROUTES, infer_latents, upsampled_argmax
+from tagseg.luo2017 import INFERENCE_ROUTES
+from tagseg.luo2017.inference import infer_latents, upsampled_argmax
 from tagseg.core.classes import CLASSES, NUM_CLASSES, with_background
 from tagseg.luo2017.network import DualNet, count_parameters, load_dis
 
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="metrics JSON to write")
     parser.add_argument("--t-ts", type=int, nargs="+", default=[0, 10, 30], help="inference steps to read out")
     parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
-    parser.add_argument("--inference", choices=ROUTES, default="literal", help="how the steps are taken (same iterates)")
+    parser.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
     parser.add_argument("--withheld-cache", help="a weak pool's withheld masks and clean tags: measure inference in training")
     parser.add_argument("--batch-size", type=int, default=16, help="images per pass")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")

@@ -19,7 +19,8 @@ import torch
 from tagseg.core import runtime
 from tagseg.core.cli import command
 from tagseg.data.voc_test import SUBMISSION_DIR, Predictor, add_export_arguments, export
-from tagseg.luo2017.inference import ROUTES, infer_latents, upsampled_argmax
+from tagseg.luo2017 import INFERENCE_ROUTES
+from tagseg.luo2017.inference import infer_latents, upsampled_argmax
 from tagseg.luo2017.network import load_dis
 
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     add_export_arguments(parser)
     parser.add_argument("--t-ts", type=int, default=30, help="test-time inference steps")
     parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
-    parser.add_argument("--inference", choices=ROUTES, default="literal", help="how the steps are taken (same iterates)")
+    parser.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
     args = parser.parse_args(argv)
     if args.t_ts < 0 or args.step_size <= 0:
         raise ValueError(f"--t-ts must be >= 0 and --step-size > 0, got {args.t_ts} and {args.step_size}")

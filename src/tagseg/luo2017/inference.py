@@ -29,7 +29,6 @@ from tagseg.luo2017 import INFERENCE_ROUTES
 from tagseg.luo2017.inference_reduced import reduced_steps
 from tagseg.luo2017.network import DualNet, DualOutputs, downsample_image, image_loss, refine, tag_loss
 
-ROUTES = INFERENCE_ROUTES  # config dis.inference
 
 
 @dataclass
@@ -102,8 +101,8 @@ def infer_latents(
     """
     if steps < 0 or step_size <= 0:
         raise ValueError(f"infer_latents: expected steps >= 0 and step_size > 0, got {steps}, {step_size}")
-    if route not in ROUTES:
-        raise ValueError(f"dis.inference: expected one of {', '.join(ROUTES)}, got {route!r}")
+    if route not in INFERENCE_ROUTES:
+        raise ValueError(f"dis.inference: expected one of {', '.join(INFERENCE_ROUTES)}, got {route!r}")
     wanted = sorted(set(readouts) if readouts is not None else {steps})
     if wanted and (wanted[0] < 0 or wanted[-1] > steps):
         raise ValueError(f"infer_latents: read-outs {wanted} outside 0..{steps}")
@@ -117,7 +116,7 @@ def infer_latents(
             reads = reduced_steps(net, u1, v1, objective, steps=steps, step_size=step_size, readouts=wanted)
             return {step: Readout(step=step, outputs=outputs, latents=latents) for step, (outputs, latents) in reads.items()}
         results: dict[int, Readout] = {}
-        u1, v1 = u1.detach(), v1.detach()
+        u1, v1 = u1.detach().clone(), v1.detach().clone()  # our own copies (an inference-mode tensor may come in)
         for step in range(steps):
             with torch.enable_grad():  # dL/du1 and dL/dv1 through subnets 1-3
                 u1, v1 = u1.requires_grad_(True), v1.requires_grad_(True)

@@ -31,7 +31,7 @@ from tagseg.data.transforms import train_preset
 from tagseg.data.voc import CachedSplit
 from tagseg.luo2017.stages import stage1_iteration, stage1_step_at, stage2_iteration
 from tagseg.core.classes import with_background
-from tagseg.luo2017.inference import ROUTES
+from tagseg.luo2017 import INFERENCE_ROUTES
 from tagseg.luo2017.network import DISConfig, DualNet, load_dis
 from tagseg.core.runtime import CHANNELS_LAST
 from tagseg.core.training import BatchStream, Plan, TrainingSettings, make_optimizer, poly_schedule, run, shuffled_loader
@@ -59,8 +59,8 @@ class DISTrainConfig(TrainingSettings):
             raise ValueError("dis.t_tr, dis.step_size, dis.weak_batch_size: expected >= 0, > 0 and >= 1")
         if self.image_loss not in ("mean", "sum"):
             raise ValueError(f"dis.image_loss: expected 'mean' or 'sum', got {self.image_loss!r}")
-        if self.inference not in ROUTES:
-            raise ValueError(f"dis.inference: expected one of {', '.join(ROUTES)}, got {self.inference!r}")
+        if self.inference not in INFERENCE_ROUTES:
+            raise ValueError(f"dis.inference: expected one of {', '.join(INFERENCE_ROUTES)}, got {self.inference!r}")
 
     @property
     def total_iterations(self) -> int:

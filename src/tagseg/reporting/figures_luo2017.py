@@ -17,7 +17,7 @@ import pandas as pd
 
 from tagseg.core import io
 from tagseg.core.cli import command
-from tagseg.luo2017 import INFERENCE_ROUTES as ROUTES
+from tagseg.luo2017 import INFERENCE_ROUTES
 from tagseg.reporting.papers import FIGURE5_SETUPS
 from tagseg.reporting.plotting import plt, read_results, save
 
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     examples.add_argument("--model", nargs=2, action="append", metavar=("T_TR", "MODEL"), required=True,
                           help="a stage-2 model.pt and its t_tr (repeat)")  # fmt: skip
     examples.add_argument("--step-size", type=float, default=0.5, help="inference step on u1 and v1")
-    examples.add_argument("--inference", choices=ROUTES, default="literal", help="how the steps are taken (same iterates)")
+    examples.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
     examples.add_argument("--images", type=int, default=6, help="the split's first N images")
     examples.add_argument("--png", type=Path, required=True, help="figure to write")
     args = parser.parse_args(argv)
