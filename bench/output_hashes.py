@@ -8,7 +8,8 @@ proven by running the same DAG before and after it and comparing what it wrote:
 
 The hashed files are those under ``<results>/tables/`` and ``<results>/figures/``. What times the
 jobs is left out: ``runtime.csv`` entirely, and the milliseconds columns of luo2017 Table 4 (the
-file is hashed with those columns dropped). Each line is ``<sha256>  <path relative to results>``.
+file is hashed with those columns dropped). Each line is ``<sha256>  <path relative to results>``;
+lines starting with ``#`` are comments.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def hashes(results: Path) -> dict[str, str]:
 def read_manifest(path: Path) -> dict[str, str]:
     manifest = {}
     for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if line.startswith("#") or not line.strip():
+            continue
         digest, _, relative = line.partition("  ")
         if len(digest) != 64 or not relative:
             raise ValueError(f"{path}:{number}: expected '<sha256>  <path>', got {line!r}")

@@ -90,3 +90,24 @@ def test_the_suite_runs_and_writes_its_rows(tmp_path):
     assert all(float(rows[key]["value"]) > 0 for key in ("1", "1n", "2", "3", "3n", "4", "4i", "5", "5d"))
     assert rows["3"]["goal"] == "<= 1.3" and rows["3"]["met"] in ("yes", "no")
     assert all(row["machine"] for row in rows.values())
+
+
+def test_output_hashes_leave_out_the_timings_and_name_what_differs(tmp_path):
+    """bench/output_hashes.py: a table that differs only in its timing columns compares equal; any other
+    byte does not; runtime.csv is never compared."""
+    spec = importlib.util.spec_from_file_location("output_hashes", Path(__file__).resolve().parents[1] / "bench" / "output_hashes.py")
+    hashes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hashes)
+
+    def run(root, ms, value, runtime):
+        (root / "tables").mkdir(parents=True)
+        (root / "figures").mkdir()
+        (root / "tables" / "luo2017_table4.csv").write_text(f"Method,ms_t_ts0,params_M\nDIS,{ms},{value}\n")
+        (root / "tables" / "runtime.csv").write_text(runtime)
+        (root / "figures" / "a.png").write_bytes(b"png")
+        return hashes.hashes(root)
+
+    before = run(tmp_path / "a", 12.5, 1.2, "1")
+    assert hashes.compare(before, run(tmp_path / "b", 99.0, 1.2, "2")) == []
+    assert hashes.compare(before, run(tmp_path / "c", 12.5, 1.3, "1")) == ["differs: tables/luo2017_table4.csv"]
+    assert "tables/runtime.csv" not in before

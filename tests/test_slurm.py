@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
 RULES = ROOT / "workflow" / "rules"
 # the job the fault test cancels, and what its rerun has to remake
-FAULT_MODEL = "results/models/fcn32s/dis/seed0/model.pt"
-FAULT_LOG = "logs/train_fcn/fcn32s_dis_seed0.log"
+FAULT_MODEL = "results/models/fcn32s/discriminator/seed0/model.pt"
+FAULT_LOG = "logs/train_fcn/fcn32s_discriminator_seed0.log"
 
 pytestmark = pytest.mark.slurm
 

@@ -38,7 +38,7 @@ def _changed(before, after):
     return any(not torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.parametrize("auxiliary_variant", ["gen", "label_gen", "dis"])
+@pytest.mark.parametrize("auxiliary_variant", ["gen", "label_gen", "discriminator"])
 def test_step_two_leaves_segmentation_fixed_and_step_three_changes_both(auxiliary_variant, monkeypatch):
     import tagseg.sun2018.network as sun
 
@@ -58,7 +58,7 @@ def test_step_two_leaves_segmentation_fixed_and_step_three_changes_both(auxiliar
     assert _changed(before[0], fcn1) and not _changed(before[1], aux1)  # (1) segmentation only
     assert not _changed(fcn1, fcn2) and _changed(aux1, aux2)  # (2) auxiliary only
     assert _changed(fcn2, fcn3)  # (3) segmentation ...
-    assert _changed(aux2, aux3) == (auxiliary_variant != "dis")  # ... and the generator (not the discriminator)
+    assert _changed(aux2, aux3) == (auxiliary_variant != "discriminator")  # ... and the generator (not the discriminator)
 
 
 @pytest.mark.parametrize("variant", ["base", "label", "label_add"])
@@ -88,5 +88,5 @@ def test_every_variant_trains_a_few_steps_at_smoke_scale(variant, tiny_caches, t
 
 
 def test_unknown_variant_names_the_allowed_ones():
-    with pytest.raises(ValueError, match="base, label, gen, label_gen, dis, label_add"):
+    with pytest.raises(ValueError, match="base, label, gen, label_gen, discriminator, label_add"):
         Sun2018Net(FCN(FCNConfig()), "labels")

@@ -59,7 +59,7 @@ def test_table4_tells_labelled_rows_from_unlabelled_runs_of_the_same_model(tmp_p
 
 
 def test_tables_refuse_runs_that_fit_no_row_or_mix_thresholds(tmp_path):
-    stray = _write(tmp_path, "stray", _metrics("fcn8s", "dis", 0.4))
+    stray = _write(tmp_path, "stray", _metrics("fcn8s", "discriminator", 0.4))
     with pytest.raises(ValueError, match=r"fcn8s/dis.*match no row"):
         tables.build_table("sun2018_table1", [stray])
     mixed = [_write(tmp_path, f"t{tau}", _metrics("fcn32s", "gen", 0.4, {"source": "classifier", "tau": tau}))

@@ -252,3 +252,40 @@ def test_a_run_with_a_killed_training_job_ends_byte_identical(smoke_run, tmp_pat
             pd.testing.assert_frame_equal(*(c.drop(columns=[k for k in c if k.startswith("ms_")]) for c in costs))
         elif not path.endswith("runtime.csv"):
             assert (smoke_run / path).read_bytes() == (workdir / path).read_bytes(), f"{path}: {where}"
+
+
+def _schema_defaults(section: str) -> dict:
+    schema = yaml.safe_load(SCHEMA.read_text())
+    return {key: spec["default"] for key, spec in schema["properties"][section]["properties"].items() if "default" in spec}
+
+
+@pytest.mark.parametrize("settings, sections", [
+    ("tagseg.sun2018.train_fcn.TrainConfig", ("train", "model")),
+    ("tagseg.sun2018.train_classifier.ClassifierConfig", ("classifier", "model")),
+    ("tagseg.luo2017.train_dis.DISTrainConfig", ("dis",)),
+    ("tagseg.sun2018.evaluate_fcn.EvalConfig", ("eval",)),
+    ("tagseg.data.synthetic.SyntheticConfig", ("synthetic",)),
+])  # fmt: skip
+def test_the_schemas_defaults_are_the_settings_dataclasses(settings, sections):
+    """Every default lives in the schema; a settings class run by hand (its --help) gets the same values."""
+    import dataclasses
+    import importlib
+
+    module, name = settings.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module), name)
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    schema = {key: value for section in sections for key, value in _schema_defaults(section).items()
+              if key not in ("t_tr", "t_ts")}  # the grids: each run gets one t_tr from its rule  # fmt: skip
+    shared = sorted(set(schema) & set(defaults))
+    assert len(shared) >= min(len(schema), len(defaults)) - 3  # the sections map onto the fields
+    assert {key: list(defaults[key]) if isinstance(defaults[key], tuple) else defaults[key] for key in shared} == {
+        key: schema[key] for key in shared}
+    resources = _schema_defaults("resources")
+    if "device" in defaults:
+        assert defaults["device"] == resources["device"] and defaults["threads"] == resources["train_threads"]
+
+
+def test_the_rules_read_no_fallbacks():
+    """Defaults come from the schema (filled in before any rule reads the config), never from the rules."""
+    text = "".join(path.read_text() for path in (ROOT / "workflow" / "rules").glob("*.smk"))
+    assert re.findall(r"config\[[^\n]*\.get\(", text) == []

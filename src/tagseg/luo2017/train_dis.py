@@ -41,7 +41,7 @@ from tagseg.core.training import BatchStream, Plan, TrainingSettings, make_optim
 class DISTrainConfig(TrainingSettings):
     backbone: str = "resnet_tiny"  # resnet101 (the paper's, dilated) or resnet_tiny (CPU scales)
     stage: Literal["stage1", "stage2"] = "stage1"  # which training stage (Section 3 / 3.1)
-    stage1_steps: tuple[int, int, int] = (200, 50, 100)  # stage 1: iterations of map+tag, reconstruction, joint
+    stage1_steps: tuple[int, int, int] = (300, 100, 200)  # stage 1: iterations of map+tag, reconstruction, joint
     t_tr: int = 0  # stage 2: inference steps per weak image in training
     step_size: float = 0.5  # gradient step on u1 and v1 in inference (REPRODUCTION.md L-entries)
     weak_batch_size: int = 8  # stage 2: weak images per step, beside batch_size pixel-labelled ones

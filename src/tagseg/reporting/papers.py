@@ -54,7 +54,7 @@ TABLES = {
         columns=FOUR_METRICS,
         rows=(
             PaperRow("FCN-32s", "fcn32s", "base", (89.1, 73.3, 81.4, 59.4)),
-            PaperRow("FCN-32s+dis", "fcn32s", "dis", (88.7, 68.9, 80.4, 60.6)),
+            PaperRow("FCN-32s+dis", "fcn32s", "discriminator", (88.7, 68.9, 80.4, 60.6)),
             PaperRow("FCN-32s+gen", "fcn32s", "gen", (90.7, 75.5, 83.8, 63.8)),
         ),
     ),

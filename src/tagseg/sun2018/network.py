@@ -5,7 +5,7 @@ discriminator); the rows of the paper's Tables 1-4 are these variants of one FCN
 
     base       FCN alone                       label      FCN, dot-product fusion with labels
     gen        FCN + generator                 label_gen  FCN, dot fusion + generator
-    dis        FCN + discriminator             label_add  FCN, additive fusion with labels
+    discriminator  FCN + discriminator         label_add  FCN, additive fusion with labels
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ class Sun2018Net(nn.Module):
         self.variant = VARIANTS[variant]
         self.fcn = fcn
         self.auxiliary: nn.Module | None = None
-        if self.variant.auxiliary == "gen":
+        if self.variant.auxiliary == "generator":
             self.auxiliary = Generator(n_classes=NUM_CLASSES)
-        elif self.variant.auxiliary == "dis":
+        elif self.variant.auxiliary == "discriminator":
             self.auxiliary = Discriminator(n_classes=NUM_CLASSES, width=discriminator_width)
 
     def segment(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -54,7 +54,7 @@ class Sun2018Net(nn.Module):
 
 def fcn_checkpoint_config(net: Sun2018Net) -> dict:
     """What :func:`load_fcn` rebuilds a network from: the FCN's config, the variant, the discriminator's width."""
-    width = net.auxiliary.width if net.variant.auxiliary == "dis" else None
+    width = net.auxiliary.width if net.variant.auxiliary == "discriminator" else None
     return {"fcn": asdict(net.fcn.config), "variant": net.variant_name, "discriminator_width": width}
 
 
@@ -116,7 +116,7 @@ def train_iteration(
     # and the segmentation network is left entirely untouched (batch-norm statistics included)
     fixed = log_probabilities.detach().exp()
     with autocast:
-        if net.variant.auxiliary == "gen":
+        if net.variant.auxiliary == "generator":
             aux_loss = euclidean_loss(net.auxiliary(fixed), images)  # L_gen (Eq. 3)
         else:
             aux_loss = discriminator_loss(net.auxiliary, _real_labelmap(masks, fixed), fixed)
@@ -127,7 +127,7 @@ def train_iteration(
         log_probabilities = net.segment(images, labels)
         seg_loss = fused_nll(log_probabilities, masks)
         probabilities = log_probabilities.exp()
-        if net.variant.auxiliary == "gen":
+        if net.variant.auxiliary == "generator":
             aux_loss = euclidean_loss(net.auxiliary(probabilities), images)
             joint = [seg_opt, aux_opt]
         else:

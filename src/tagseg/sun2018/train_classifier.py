@@ -33,6 +33,8 @@ from tagseg.core.training import Plan, TrainingSettings, make_optimizer, poly_sc
 class ClassifierConfig(TrainingSettings):
     """The shared training settings; the loss is multi-label binary cross-entropy on the image's tags."""
 
+    weight_decay: float = 0.0  # L2 penalty: none for the classifier (config.yaml)
+
 
 def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Train on multi-label binary cross-entropy over the 20 object classes; write model.pt and its curve."""

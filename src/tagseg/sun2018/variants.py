@@ -13,14 +13,14 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Variant:
     fusion: str | None  # "dot", "add" or None: how image labels enter, in training and at test
-    auxiliary: str | None  # "gen", "dis" or None: the auxiliary network and its loss
+    auxiliary: str | None  # "generator", "discriminator" or None: the auxiliary network and its loss
 
 
 VARIANTS = {
     "base": Variant(fusion=None, auxiliary=None),
     "label": Variant(fusion="dot", auxiliary=None),
-    "gen": Variant(fusion=None, auxiliary="gen"),
-    "label_gen": Variant(fusion="dot", auxiliary="gen"),
-    "dis": Variant(fusion=None, auxiliary="dis"),
+    "gen": Variant(fusion=None, auxiliary="generator"),
+    "label_gen": Variant(fusion="dot", auxiliary="generator"),
+    "discriminator": Variant(fusion=None, auxiliary="discriminator"),
     "label_add": Variant(fusion="add", auxiliary=None),
 }
