@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
-import zipfile
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,32 @@ class Checkpoint:
     run: dict[str, Any]  # the run record: settings, commit, machine
 
 
+class UnreadableFile(ValueError):
+    """A file torch cannot read with ``weights_only=True``: damaged, or holding objects that would run code."""
+
+    def __init__(self, path: Path, reason: str, objects: bool):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason, self.objects = path, reason, objects
+
+
+def read_tensors(path: str | os.PathLike, device: torch.device | str = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)``: nothing in the file runs. Raises :class:`UnreadableFile`
+    with a one-line reason (never torch's advice to lift ``weights_only``) where it cannot be read."""
+    path = Path(path)
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as error:
+        if re.search(r"unsupported (global|class)", str(error), re.IGNORECASE):
+            raise UnreadableFile(path, "it holds objects other than tensors and plain values, which are not loaded",
+                                 objects=True) from None  # fmt: skip
+        raise UnreadableFile(path, "not in torch's format, or cut short", objects=False) from None
+    except Exception as error:  # noqa: BLE001 - a damaged file fails in many ways inside torch.load
+        reason = str(error).splitlines()[0] if str(error).strip() else type(error).__name__
+        if "weights_only" in reason:  # torch's advice to lift the guard, not a reason
+            reason = "not in torch's format, or cut short"
+        raise UnreadableFile(path, reason, objects=False) from None
+
+
 def save(path: str | os.PathLike, checkpoint: Checkpoint) -> None:
     """Write ``checkpoint`` to ``path`` atomically."""
     if checkpoint.kind not in KINDS:
@@ -49,12 +75,10 @@ def load(path: str | os.PathLike, kind: str, device: torch.device | str = "cpu")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
     try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except pickle.UnpicklingError:  # weights_only refused an object: the file holds more than tensors and plain values
-        raise ValueError(f"{path}: not a tagseg model file (it holds objects other than tensors and plain values)") from None
-    except (zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(f"{path}: not a readable model file ({reason}); delete it and rerun the job that writes it") from None
+        payload = read_tensors(path, device)
+    except UnreadableFile as error:
+        advice = "" if error.objects else "; delete it and rerun the job that writes it"
+        raise ValueError(f"{path}: not {'a tagseg' if error.objects else 'a readable'} model file ({error.reason}){advice}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a model file of this version of tagseg; rerun the job that writes it")
     if payload["kind"] != kind:

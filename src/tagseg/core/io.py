@@ -77,3 +77,14 @@ def save_figure(path: str | os.PathLike, figure: Any, **savefig: Any) -> None:
             figure.savefig(tmp, **savefig)
     finally:
         plt.close(figure)
+
+
+def free_name(path: str | os.PathLike) -> Path:
+    """``path`` if nothing stands there, else the first free ``<stem>.<n><suffix>`` beside it (n = 1, 2, ...):
+    where a file is moved aside, an earlier one moved there is never replaced."""
+    path = Path(path)
+    candidate, n = path, 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
+    return candidate

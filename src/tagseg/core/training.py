@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm import tqdm
 
 from tagseg.core import io, runtime
-from tagseg.core.checkpoint import Checkpoint, save
+from tagseg.core.checkpoint import Checkpoint, UnreadableFile, read_tensors, save
 from tagseg.data.loading import pad_collate
 
 
@@ -153,18 +153,24 @@ class Resumable(Protocol):
 
 
 def rng_states(device: torch.device) -> dict[str, Any]:
-    """Every global RNG training draws from: Python's (augmentation), NumPy's, torch's CPU and CUDA ones."""
+    """Every global RNG training draws from: Python's (augmentation), NumPy's, torch's CPU and CUDA ones,
+    as tensors and plain values, so that a checkpoint is read with ``weights_only=True``."""
+    version, internal, gauss_next = random.getstate()
+    name, key, pos, has_gauss, cached_gaussian = np.random.get_state()
     return {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "python": {"version": version, "internal": torch.tensor(internal, dtype=torch.int64), "gauss_next": gauss_next},
+        "numpy": {"name": str(name), "key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)},
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
-    }
+    }  # fmt: skip
 
 
 def set_rng_states(states: dict[str, Any], device: torch.device) -> None:
-    random.setstate(states["python"])
-    np.random.set_state(states["numpy"])
+    python, numpy = states["python"], states["numpy"]
+    random.setstate((python["version"], tuple(python["internal"].tolist()), python["gauss_next"]))
+    np.random.set_state((numpy["name"], numpy["key"].numpy().astype(np.uint32), numpy["pos"], numpy["has_gauss"],
+                         numpy["cached_gaussian"]))  # fmt: skip
     torch.set_rng_state(states["torch"])
     if states["cuda"] is not None and device.type == "cuda":
         torch.cuda.set_rng_state_all(states["cuda"])
@@ -194,7 +200,7 @@ def poly_schedule(settings: TrainingSettings, optimizer: torch.optim.Optimizer) 
     return schedule
 
 
-CHECKPOINT_FORMAT = 2  # bumped when a checkpoint's contents change; other formats are not resumed
+CHECKPOINT_FORMAT = 3  # bumped when a checkpoint's contents change; other formats are not resumed
 
 
 def fit(
@@ -225,8 +231,8 @@ def fit(
     batches = BatchStream(loader) if isinstance(loader, DataLoader) else loader
     log_rows: list[dict] = []
     start = 0
-    if checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+    state = read_training_checkpoint(checkpoint_path)
+    if state is not None:
         if state.get("format") != CHECKPOINT_FORMAT:
             print(f"ignoring {checkpoint_path}: written by another version of tagseg.core.training", file=sys.stderr)
         elif state["settings"] != settings:
@@ -256,6 +262,30 @@ def fit(
                          batches=batches.state_dict(), rng=rng_states(device))  # fmt: skip
             save_atomic(state, checkpoint_path)
     return log_rows
+
+
+def read_training_checkpoint(path: Path) -> dict | None:
+    """The training checkpoint at ``path``, or None where there is none.
+
+    It is read with ``weights_only=True``, so nothing in it runs. One that cannot be read (cut short,
+    empty, not torch's format, or holding objects other than tensors and plain values) is moved aside
+    to ``<stem>.unreadable[.N].pt``, never over an earlier one, with a line saying so; training then
+    starts afresh instead of failing at every rerun and retry.
+    """
+    if not path.exists():
+        return None
+    try:
+        state = read_tensors(path)
+        if isinstance(state, dict):
+            return state
+        reason = f"it holds a {type(state).__name__}, not a checkpoint"
+    except UnreadableFile as error:
+        reason = error.reason
+    aside = io.free_name(path.with_name(f"{path.stem}.unreadable{path.suffix}"))
+    path.rename(aside)
+    print(f"warning: {path}: not a readable training checkpoint ({reason}); moved to {aside.name}, training starts afresh",
+          file=sys.stderr)  # fmt: skip
+    return None
 
 
 def save_atomic(obj: Any, path: Path) -> None:

@@ -270,14 +270,29 @@ class CachedSplit:
         missing = [name for name in CACHE_FILES if not (cache / name).exists()]
         if missing:
             raise FileNotFoundError(f"{cache}: not a split cache (missing {', '.join(missing)}); build it with tagseg.data.voc")
-        index = np.load(cache / "index.npz")
-        self.ids = [str(i) for i in index["ids"]]
-        self.shapes = index["shapes"]
-        self.offsets = index["offsets"]
-        self.tags = index["tags"]
-        self.has_masks = bool(index["has_masks"])
-        self._images = np.load(cache / "images.npy", mmap_mode="r")
-        self._masks = np.load(cache / "masks.npy", mmap_mode="r")
+        rebuild = "delete the folder and rerun (snakemake --forcerun cache_split), or build it with tagseg.data.voc"
+        try:
+            with np.load(cache / "index.npz") as index:
+                self.ids = [str(i) for i in index["ids"]]
+                self.shapes, self.offsets, self.tags = index["shapes"], index["offsets"], index["tags"]
+                self.has_masks = bool(index["has_masks"])
+        except Exception as error:  # noqa: BLE001 - a damaged npz fails as zip, pickle or key errors
+            raise ValueError(f"{cache / 'index.npz'}: not a readable cache index ({_first_line(error)}); {rebuild}") from None
+        arrays = {}
+        for name in ("images.npy", "masks.npy"):
+            try:
+                arrays[name] = np.load(cache / name, mmap_mode="r", allow_pickle=False)
+            except Exception as error:  # noqa: BLE001 - cut short, empty or not an array
+                raise ValueError(f"{cache / name}: not a readable cache array ({_first_line(error)}); {rebuild}") from None
+        self._images, self._masks = arrays["images.npy"], arrays["masks.npy"]
+        n, n_pixels = len(self.ids), int(self.offsets[-1]) if len(self.offsets) else 0
+        expected = {"images.npy": 3 * n_pixels, "masks.npy": n_pixels if self.has_masks else 0}
+        for name, size in expected.items():
+            if arrays[name].shape != (size,) or arrays[name].dtype != np.uint8:
+                raise ValueError(f"{cache / name}: holds {arrays[name].dtype}{list(arrays[name].shape)}, the index "
+                                 f"expects uint8[{size}]; {rebuild}")  # fmt: skip
+        if not (len(self.shapes) == len(self.tags) == n and len(self.offsets) == n + 1):
+            raise ValueError(f"{cache / 'index.npz'}: its ids, shapes, offsets and tags disagree in length; {rebuild}")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -294,6 +309,11 @@ class CachedSplit:
         image = np.array(self._images[3 * start : 3 * stop]).reshape(h, w, 3)
         mask = np.array(self._masks[start:stop]).reshape(h, w) if self.has_masks else None
         return Sample(image=image, mask=mask, tags=self.tags[i], image_id=self.ids[i])
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 @command
