@@ -485,3 +485,31 @@ def test_workflow_downloads_verifies_and_extracts_and_uses_a_placed_archive(serv
     assert (workdir / "res" / "seg11valid.txt").read_bytes() == seg11valid
     assert len(voc_route.ranges) == 2 and voc_route.ranges[1].startswith("bytes=")  # resumed after the reset
     assert sbd_route.ranges == []  # SBD was never asked for: the placed copy was verified and used
+
+    # a mirror added to every list: nothing to redo, the verified files stay as they are
+    for spec in archives.values():
+        spec["urls"].append(f"{server.url}/wf/another-mirror")
+    (workdir / "local.yaml").write_text(yaml.safe_dump({"downloads": {"data_dir": "res", "archives": archives}}))
+    again = subprocess.run([sys.executable, "-m", "snakemake", *targets, "-n", "--cores", "2", "--configfile", "local.yaml"],
+                           cwd=workdir, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr, again.stdout[-2000:]
+
+    # a changed md5 is a different file: that download is planned again
+    archives["seg11valid"]["md5"] = md5(b"another file")
+    (workdir / "local.yaml").write_text(yaml.safe_dump({"downloads": {"data_dir": "res", "archives": archives}}))
+    changed = subprocess.run([sys.executable, "-m", "snakemake", *targets, "-n", "--cores", "2", "--configfile",
+                              "local.yaml"], cwd=workdir, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert changed.returncode == 0 and "download_seg11valid" in changed.stdout, changed.stdout[-2000:]
+
+
+def test_a_file_placed_beside_the_archives_is_verified_copied_and_not_fetched(tmp_path):
+    placed = tmp_path / "archives" / "seg11valid.txt"
+    placed.parent.mkdir()
+    placed.write_bytes(b"2007_000033\n")
+    out = download(["http://127.0.0.1:9/unreachable"], md5(b"2007_000033\n"), tmp_path / "seg11valid.txt", placed=placed)
+    assert out.read_bytes() == placed.read_bytes() == b"2007_000033\n"
+    placed.write_bytes(b"edited\n")
+    (tmp_path / "seg11valid.txt").unlink()
+    with pytest.raises(DownloadError, match=rf"{re.escape(str(placed))}: its md5 is {md5(b'edited' + bytes([10]))}"):
+        download([], md5(b"2007_000033\n"), tmp_path / "seg11valid.txt", placed=placed)
+    assert placed.read_bytes() == b"edited\n" and not (tmp_path / "seg11valid.txt").exists()

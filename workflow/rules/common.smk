@@ -387,16 +387,28 @@ def get_seg11valid(wildcards=None):
     return f"{DOWNLOAD_DIR}/{ARCHIVES['seg11valid']['filename']}"
 
 
-def get_download_flags(name):
-    """--url flags (in the configured order) and --md5 for downloads.archives[name]."""
-    spec = ARCHIVES[name]
-    return " ".join([*(f"--url {shlex.quote(url)}" for url in spec["urls"]), f"--md5 {spec['md5']}"])
+def get_url_flags(name):
+    """--url flags of downloads.archives[name], in the configured order."""
+    return " ".join(f"--url {shlex.quote(url)}" for url in ARCHIVES[name]["urls"])
 
 
-def get_archive_download_flags(wildcards):
-    """Download flags of the archive whose file name a download job writes."""
-    name = next(name for name in TAR_ARCHIVES if ARCHIVES[name]["filename"] == wildcards.filename)
-    return get_download_flags(name)
+def _archive_by_filename(filename):
+    return next(name for name in TAR_ARCHIVES if ARCHIVES[name]["filename"] == filename)
+
+
+def get_archive_md5_by_filename(wildcards):
+    return ARCHIVES[_archive_by_filename(wildcards.filename)]["md5"]
+
+
+# Where a file comes from is not what it is: only the md5 may make snakemake redo a download (and
+# everything after it). A params function that takes `output` counts, for snakemake, as derived
+# from the output and is left out of the params trigger, so editing a mirror list reruns nothing.
+def get_archive_url_flags(wildcards, output):
+    return get_url_flags(_archive_by_filename(wildcards.filename))
+
+
+def get_seg11valid_url_flags(wildcards, output):
+    return get_url_flags("seg11valid")
 
 
 def get_archive_filenames_pattern():

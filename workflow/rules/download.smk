@@ -13,12 +13,13 @@ rule download_archive:
     log:
         "logs/downloads/{filename}.log",
     params:
-        flags=get_archive_download_flags,
+        md5=get_archive_md5_by_filename,
+        urls=get_archive_url_flags,  # not a rerun trigger (common.smk)
     localrule: True  # cluster nodes often have no internet; the submit host does
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.data.download {params.flags} --out {output} > {log} 2>&1"
+        "python -m tagseg.data.download {params.urls} --md5 {params.md5} --out {output} > {log} 2>&1"
 
 
 rule extract_archive:
@@ -48,9 +49,12 @@ rule download_seg11valid:
     log:
         "logs/downloads/seg11valid.log",
     params:
-        flags=get_download_flags("seg11valid"),
+        md5=ARCHIVES["seg11valid"]["md5"],
+        urls=get_seg11valid_url_flags,  # not a rerun trigger (common.smk)
+        placed=f"{DOWNLOAD_DIR}/archives/{ARCHIVES['seg11valid']['filename']}",
     localrule: True
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.data.download {params.flags} --out {output} > {log} 2>&1"
+        "python -m tagseg.data.download {params.urls} --md5 {params.md5} --placed {params.placed:q} --out {output}"
+        " > {log} 2>&1"

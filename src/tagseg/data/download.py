@@ -17,6 +17,7 @@ import hashlib
 import http.client
 import os
 import re
+import shutil
 import sys
 import urllib.error
 import urllib.request
@@ -26,6 +27,7 @@ from typing import BinaryIO, Sequence
 from tqdm import tqdm
 
 from tagseg.core.cli import command
+from tagseg.core.io import atomic_path
 
 CHUNK = 1 << 20  # bytes per read: large enough that hashing, not Python, sets the pace
 TIMEOUT = 60.0  # seconds a connect or a read may stall before the attempt counts as interrupted
@@ -173,13 +175,24 @@ def _from_url(url: str, md5: str, part: Path, name: str, progress: bool) -> None
         raise _Failure(f"md5 {got} != {md5}")
 
 
-def download(urls: Sequence[str], md5: str, out: str | os.PathLike, progress: bool = True) -> Path:
+def download(urls: Sequence[str], md5: str, out: str | os.PathLike, progress: bool = True,
+             placed: str | os.PathLike | None = None) -> Path:
     """Fetch ``out`` from the first of ``urls`` that gives bytes matching ``md5``; return its path.
 
-    An existing ``out`` is verified and kept. A mirror whose bytes do not match loses its partial
-    file and the next is tried; if none gives the file, :class:`DownloadError` names them all.
+    An existing ``out`` is verified and kept. So is a copy the user ``placed`` elsewhere (copied to
+    ``out``, the original left as it is): neither is fetched again. A mirror whose bytes do not match
+    loses its partial file and the next is tried; if none gives the file, :class:`DownloadError`
+    names them all.
     """
     md5, out = check_md5(md5), Path(out)
+    if placed is not None and Path(placed).is_file() and not out.exists():
+        have = file_md5(placed)
+        if have != md5:
+            raise DownloadError(f"{placed}: its md5 is {have}, expected {md5}; replace it with the right file or remove it")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out) as tmp:
+            shutil.copyfile(placed, tmp)
+        return out
     if out.exists():
         have = file_md5(out)
         if have != md5:  # never delete what may be the user's own copy; say what to do instead
@@ -210,9 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", action="append", default=[], help="a URL to try, in the order given (repeatable)")
     parser.add_argument("--md5", required=True, help="the file's md5; nothing else is kept")
     parser.add_argument("--out", required=True, type=Path, help="where the verified file goes")
+    parser.add_argument("--placed", type=Path, help="where the user may have put the file by hand: verified and copied, not fetched")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    path = download(args.url, args.md5, args.out, progress=not args.no_progress)
+    path = download(args.url, args.md5, args.out, progress=not args.no_progress, placed=args.placed)
     print(f"{path}: md5 {args.md5.lower()} verified")
     return 0
 
