@@ -289,3 +289,75 @@ def test_the_rules_read_no_fallbacks():
     """Defaults come from the schema (filled in before any rule reads the config), never from the rules."""
     text = "".join(path.read_text() for path in (ROOT / "workflow" / "rules").glob("*.smk"))
     assert re.findall(r"config\[[^\n]*\.get\(", text) == []
+
+
+# Configs the schema allows that once broke the DAG while planning or mid-run: each must plan.
+EDGE_CONFIGS = {
+    "no inference in training": "dis: {t_tr: [0]}",
+    "one t_tr, none of Figure 5's": "dis: {t_tr: [1], t_ts: [0, 2]}",
+    "one t_ts": "dis: {t_ts: [0]}",
+    "one seed": "seeds: [4]",
+    "two thresholds": "sun2018: {taus: 2, tau: 1.0}",
+}
+
+
+@pytest.mark.parametrize("name", EDGE_CONFIGS)
+def test_schema_valid_edge_configs_plan(tmp_path, name):
+    workdir = _workdir(tmp_path)
+    (workdir / "edge.yaml").write_text(EDGE_CONFIGS[name] + "\n")
+    result = _snakemake(workdir, "--configfile", "configs/smoke.yaml", "edge.yaml", "-n", "-p")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    if name == "one t_tr, none of Figure 5's":
+        assert re.search(r"dis_examples .*--model 1 2 results/dis/ttr1/seed0/model\.pt", result.stdout)
+
+
+@pytest.mark.parametrize("config, message", [
+    ("synthetic: {min_objects: 4, max_objects: 2}", "config keys 'synthetic.min_objects', 'synthetic.max_objects': 4 > 2"),
+    ("sun2018: {tau: 0.33}", "config keys 'sun2018.tau', 'sun2018.taus': tau 0.33 is not one of the 21 thresholds"),
+    ("data: {source: voc, root: data/voc}\ndownloads: {voc_root: nowhere}", "config key 'downloads.voc_root': nowhere holds no VOCdevkit/VOC2012"),
+])  # fmt: skip
+def test_values_that_do_not_go_together_are_refused_before_any_job(tmp_path, config, message):
+    workdir = _workdir(tmp_path)
+    (workdir / "bad.yaml").write_text(config + "\n")
+    result = _snakemake(workdir, "-n", "--configfile", "bad.yaml")  # a dry run: planning is where it must stop
+    assert result.returncode != 0 and message in result.stdout + result.stderr, result.stdout[-2000:]
+
+
+def test_voc_root_one_level_too_deep_names_the_right_folder(tmp_path):
+    (tmp_path / "work").mkdir()
+    workdir = _workdir(tmp_path / "work")
+    (tmp_path / "pascal" / "VOCdevkit" / "VOC2012").mkdir(parents=True)
+    deep = tmp_path / "pascal" / "VOCdevkit"
+    (workdir / "bad.yaml").write_text(f"data: {{source: voc, root: data/voc}}\ndownloads: {{voc_root: {deep}}}\n")
+    result = _snakemake(workdir, "-n", "--configfile", "bad.yaml")
+    assert result.returncode != 0 and f"did you mean {tmp_path / 'pascal'}?" in result.stdout + result.stderr, result.stdout[-2000:]
+
+
+@pytest.mark.parametrize("override, key, value", [
+    ("seeds=[0,1,2,3,4]", ("seeds",), [0, 1, 2, 3, 4]),
+    ("train={iterations: 7, lr: 1e-3, scale_range: [0.5, 2]}", ("train",), None),
+])  # fmt: skip
+def test_nested_command_line_values_take_the_schema_types(tmp_path, override, key, value):
+    """snakemake --config hands nested values over as text; they are read as the schema's types."""
+    from tagseg.core.config import prepare_config
+
+    workdir = _workdir(tmp_path)
+    result = _snakemake(workdir, "-n", "--config", override, "--configfile", "configs/smoke.yaml")
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = {**default_config(), "seeds": ["0", "1"], "train": {"iterations": "7", "lr": "1e-3"}, "model": {"pretrained": "x"}}
+    config["data"] = {**config["data"], "idw": "null"}
+    with pytest.raises(ConfigError, match="'model.pretrained': 'x' is not of type 'boolean'"):  # text of no schema type stays text
+        prepare_config(config, SCHEMA)
+    config["model"]["pretrained"] = "false"
+    prepare_config(config, SCHEMA)
+    assert config["seeds"] == [0, 1] and config["train"]["iterations"] == 7 and config["train"]["lr"] == 1e-3
+    assert config["data"]["idw"] is None and config["model"]["pretrained"] is False
+
+
+def test_a_yaml_1_1_exponent_is_a_number(tmp_path):
+    from tagseg.core.config import prepare_config
+
+    config = {**default_config(), **yaml.safe_load("train: {lr: 1e-3}\nclassifier: {weight_decay: 5e-4}")}
+    assert config["train"]["lr"] == "1e-3"  # what PyYAML reads
+    prepare_config(config, SCHEMA)
+    assert config["train"]["lr"] == 1e-3 and config["classifier"]["weight_decay"] == 5e-4

@@ -10,15 +10,17 @@ from snakemake.settings.types import DeploymentMethod
 sys.path.insert(0, str(Path(workflow.basedir, "src")))
 
 from tagseg.core.cli import to_flags
-from tagseg.core.config import apply_defaults, validate_config
+from tagseg.core.config import check_combinations, prepare_config
 from tagseg.data.roles import dataset_splits
 from tagseg.reporting.claims_catalogue import known_claims
-from tagseg.reporting.papers import FIGURE4, FIGURE5_SETUPS, LUO_TABLES, PAPER_TABLES, TABLES
+from tagseg.reporting.papers import FIGURE4, LUO_TABLES, PAPER_TABLES, TABLES, figure5_setups
 from tagseg.sun2018.variants import VARIANTS
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
-apply_defaults(config, SCHEMA)  # every key a config leaves out takes the schema's default, then one check
-validate_config(config, SCHEMA)
+# values typed as the schema says (--config hands nested ones over as text), every key a config
+# leaves out filled with the schema's default, then one check
+prepare_config(config, SCHEMA)
+check_combinations(config)
 
 DATA_ROOT = config["data"]["root"]
 # Which splits the data source has and which plays each role: at the voc scale sun2018 trains on
@@ -171,17 +173,17 @@ def get_dis_grid_metrics(wildcards):
     return [path for t_tr in config["dis"]["t_tr"] for path in get_dis_metrics(f"ttr{t_tr}", "test")]
 
 
-FIGURE5_T_TR = [t_tr for t_tr, _ in FIGURE5_SETUPS if t_tr in config["dis"]["t_tr"]]  # luo2017 Fig. 5's models
+FIGURE5 = figure5_setups(config["dis"]["t_tr"], config["dis"]["t_ts"])  # luo2017 Fig. 5's (t_tr, t_ts)
 
 
 def get_figure5_models(wildcards):
     """The first seed's stage-2 model of each t_tr luo2017's Figure 5 shows."""
     seed = config["seeds"][0]
-    return {f"ttr{t_tr}": f"results/dis/ttr{t_tr}/seed{seed}/model.pt" for t_tr in FIGURE5_T_TR}
+    return {f"ttr{t_tr}": f"results/dis/ttr{t_tr}/seed{seed}/model.pt" for t_tr, _ in FIGURE5}
 
 
 def get_figure5_flags(wildcards, input):
-    return " ".join(f"--model {t_tr} {input[f'ttr{t_tr}']}" for t_tr in FIGURE5_T_TR)
+    return " ".join(f"--model {t_tr} {t_ts} {input[f'ttr{t_tr}']}" for t_tr, t_ts in FIGURE5)
 
 
 def get_dis_flags(wildcards):

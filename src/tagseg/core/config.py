@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,91 @@ def _fill_defaults(instance: Any, schema: dict) -> None:
             _fill_defaults(instance[key], subschema)
 
 
+def _resolved(schema: dict, root: dict) -> dict:
+    """``schema`` with its ``$ref`` (to ``#/definitions/...``) and ``allOf`` parts merged in."""
+    merged = {key: value for key, value in schema.items() if key not in ("$ref", "allOf")}
+    parts = [root["definitions"][schema["$ref"].rsplit("/", 1)[1]]] if "$ref" in schema else []
+    for part in [*parts, *schema.get("allOf", [])]:
+        part = _resolved(part, root)
+        for key, value in part.items():
+            if key == "properties":
+                merged["properties"] = {**value, **merged.get("properties", {})}
+            else:
+                merged.setdefault(key, value)
+    return merged
+
+
+_INTEGER = re.compile(r"[-+]?\d+")
+_BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def _typed(text: str, types: list[str]) -> Any:
+    """``text`` as the first of the schema's ``types`` it reads as, else ``text`` itself."""
+    word = text.strip()
+    for kind in types:
+        if kind == "null" and word in ("null", "~", "None"):
+            return None
+        if kind == "string":
+            return text
+        if kind == "integer" and _INTEGER.fullmatch(word):
+            return int(word)
+        if kind == "number":
+            if _INTEGER.fullmatch(word):
+                return int(word)
+            try:
+                value = float(word)
+            except ValueError:
+                continue
+            if value == value and abs(value) != float("inf"):  # NaN and infinities stay text, and are refused
+                return value
+        if kind == "boolean" and word.lower() in _BOOLEANS:
+            return _BOOLEANS[word.lower()]
+        if kind in ("array", "object") and word[:1] in "[{":
+            parsed = yaml.safe_load(word)
+            if isinstance(parsed, list if kind == "array" else dict):
+                return parsed
+    return text
+
+
+def _coerce(instance: Any, schema: dict, root: dict) -> Any:
+    schema = _resolved(schema, root)
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if isinstance(instance, str) and types:
+        # a path or name that reads "null" is taken as null only where the schema allows null
+        order = ["null", *[t for t in types if t != "null"]] if "null" in types else types
+        instance = _typed(instance, order)
+    if isinstance(instance, dict):
+        extra = schema.get("additionalProperties")
+        for key, value in instance.items():
+            sub = schema.get("properties", {}).get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                instance[key] = _coerce(value, sub, root)
+    elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        instance[:] = [_coerce(value, schema["items"], root) for value in instance]
+    return instance
+
+
+def coerce_types(config: dict, schema_path: str | Path) -> dict:
+    """Read, in place, each string value as the number, boolean, null, list or mapping the schema asks for.
+
+    Snakemake hands a nested ``--config`` value over as text (``seeds=[0,1]`` gives ``['0', '1']``),
+    and YAML 1.1 reads ``1e-3`` as a string; both are meant as numbers. Text that does not read as
+    the type the schema wants is left as it is, for validation to refuse by key.
+    """
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    return _coerce(config, schema, schema)
+
+
+def prepare_config(config: dict, schema_path: str | Path) -> dict:
+    """What the workflow does with its config first, in place: :func:`coerce_types`,
+    :func:`apply_defaults`, then :func:`validate_config`."""
+    coerce_types(config, schema_path)
+    apply_defaults(config, schema_path)
+    validate_config(config, schema_path)
+    return config
+
+
 def apply_defaults(config: dict, schema_path: str | Path) -> dict:
     """Fill, in place, every key the config leaves out that the schema gives a ``default``; nested
     objects are filled key by key, so a config that changes one mirror list keeps the other defaults."""
@@ -50,3 +136,29 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
     if error.validator == "enum":
         raise ConfigError(f"config key '{key}': {error.instance!r} is not one of {error.validator_value}")
     raise ConfigError(f"config key '{key}': {error.message}")
+
+
+def check_combinations(config: dict) -> None:
+    """Refuse, naming the keys, a config whose values are each allowed but do not go together
+    (the schema checks one value at a time); the config is one :func:`prepare_config` has filled in."""
+    synthetic = config["synthetic"]
+    if config["data"]["source"] == "synthetic":
+        for low, high in (("min_objects", "max_objects"), ("noisy_test_min_objects", "noisy_test_max_objects")):
+            if synthetic[low] > synthetic[high]:
+                raise ConfigError(f"config keys 'synthetic.{low}', 'synthetic.{high}': {synthetic[low]} > {synthetic[high]}; "
+                                  f"the least number of objects an image has may not exceed the most")  # fmt: skip
+    tau, taus = config["sun2018"]["tau"], config["sun2018"]["taus"]
+    grid = [i / (taus - 1) for i in range(taus)]
+    if min(abs(tau - t) for t in grid) > 1e-9:
+        nearest = min(grid, key=lambda t: abs(tau - t))
+        raise ConfigError(f"config keys 'sun2018.tau', 'sun2018.taus': tau {tau:g} is not one of the {taus} thresholds "
+                          f"the sweep scores (0 to 1 in steps of {1 / (taus - 1):g}; the nearest is {nearest:g}); "
+                          f"choose one of them, or a taus whose grid holds it")  # fmt: skip
+    voc_root = config["downloads"]["voc_root"]
+    if config["data"]["source"] == "voc" and voc_root:
+        root = Path(voc_root)
+        if not (root / "VOCdevkit" / "VOC2012").is_dir():
+            hint = next((f"; did you mean {parent}?" for parent in (root.parent, root.parent.parent)
+                         if (parent / "VOCdevkit" / "VOC2012").is_dir()), "")  # fmt: skip
+            raise ConfigError(f"config key 'downloads.voc_root': {root} holds no VOCdevkit/VOC2012; it must be "
+                              f"the folder that holds VOCdevkit{hint}")  # fmt: skip

@@ -18,7 +18,6 @@ import pandas as pd
 from tagseg.core import io
 from tagseg.core.cli import command
 from tagseg.luo2017 import INFERENCE_ROUTES
-from tagseg.reporting.papers import FIGURE5_SETUPS
 from tagseg.reporting.plotting import plt, read_results, save
 
 
@@ -52,10 +51,11 @@ def plot_dis_grid(table: pd.DataFrame, out: Path) -> None:
     save(fig, out)
 
 
-def dis_examples(cache, models: dict[int, Path], step_size: float, n_images: int, out: Path,
+def dis_examples(cache, setups: list[tuple[int, int, Path]], step_size: float, n_images: int, out: Path,
                  route: str = "literal") -> None:
-    """luo2017 Figure 5: input, the downsampled image DIS reconstructs, predictions at (t_tr, t_ts) =
-    (0, 0), (5, 0), (10, 10), (30, 30) where those models exist, ground truth; one row per image."""
+    """luo2017 Figure 5: input, the downsampled image DIS reconstructs, the predictions of each
+    ``(t_tr, t_ts, model.pt)`` setup (the paper's: (0, 0), (5, 0), (10, 10), (30, 30);
+    tagseg.reporting.papers.figure5_setups), ground truth; one row per image."""
     import torch
 
     from tagseg.data.transforms import denormalize, eval_preset, to_tensors
@@ -66,19 +66,18 @@ def dis_examples(cache, models: dict[int, Path], step_size: float, n_images: int
 
     split = CachedSplit(cache)
     device = torch.device("cpu")
-    setups = [(t_tr, t_ts) for t_tr, t_ts in FIGURE5_SETUPS if t_tr in models]
     if not setups:
-        raise ValueError(f"dis_examples: no model for any t_tr of {[s[0] for s in FIGURE5_SETUPS]}")
-    nets = {t_tr: load_dis(models[t_tr], device)[0] for t_tr, _ in setups}
+        raise ValueError("dis_examples: no --model setup given")
+    nets = {t_tr: load_dis(path, device)[0] for t_tr, _, path in setups}
     palette = np.array(voc_palette(), dtype=np.uint8).reshape(-1, 3)
     rows = range(min(n_images, len(split)))
-    columns = ["input", "downsampled", *[f"t_tr={a}, t_ts={b}" for a, b in setups], "ground truth"]
+    columns = ["input", "downsampled", *[f"t_tr={a}, t_ts={b}" for a, b, _ in setups], "ground truth"]
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.3 * len(columns), 1.4 * len(rows)), squeeze=False)
     for r, i in enumerate(rows):
         sample = split[i]
         image, _ = eval_preset()(*to_tensors(sample.image, sample.mask))
         pictures = [sample.image]
-        for t_tr, t_ts in setups:
+        for t_tr, t_ts, _ in setups:
             net = nets[t_tr]
             with torch.no_grad():
                 u1, v1 = net.features(image[None])
@@ -107,16 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     grid.add_argument("--png", type=Path, required=True, help="figure to write")
     examples = commands.add_parser("dis_examples", help="Figure 5: predictions at several (t_tr, t_ts)")
     examples.add_argument("--cache", required=True, help="cached pixel-labelled split")
-    examples.add_argument("--model", nargs=2, action="append", metavar=("T_TR", "MODEL"), required=True,
-                          help="a stage-2 model.pt and its t_tr (repeat)")  # fmt: skip
+    examples.add_argument("--model", nargs=3, action="append", metavar=("T_TR", "T_TS", "MODEL"), required=True,
+                          help="a stage-2 model.pt, its t_tr and the t_ts to show it at (repeat, in order)")  # fmt: skip
     examples.add_argument("--step-size", type=float, default=0.5, help="inference step on u1 and v1")
     examples.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
     examples.add_argument("--images", type=int, default=6, help="the split's first N images")
     examples.add_argument("--png", type=Path, required=True, help="figure to write")
     args = parser.parse_args(argv)
     if args.command == "dis_examples":
-        models = {int(t_tr): Path(path) for t_tr, path in args.model}
-        dis_examples(args.cache, models, args.step_size, args.images, args.png, args.inference)
+        setups = [(int(t_tr), int(t_ts), Path(path)) for t_tr, t_ts, path in args.model]
+        dis_examples(args.cache, setups, args.step_size, args.images, args.png, args.inference)
         return 0
     table = dis_grid_table(read_results(args.evaluations))
     io.write_csv(args.csv, table)

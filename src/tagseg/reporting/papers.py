@@ -151,6 +151,13 @@ LUO_TABLES = {
 # luo2017 Figure 5's columns, (t_tr, t_ts): the models the figure shows where the t_tr grid has them
 FIGURE5_SETUPS = ((0, 0), (5, 0), (10, 10), (30, 30))
 
+
+def figure5_setups(t_tr: list[int], t_ts: list[int]) -> list[tuple[int, int]]:
+    """The (t_tr, t_ts) Figure 5 shows for a configured grid: the paper's setups whose t_tr was trained,
+    else (a grid that trains none of them) up to four of the grid's t_tr, each at the largest t_ts."""
+    setups = [(tr, ts) for tr, ts in FIGURE5_SETUPS if tr in t_tr]
+    return setups or [(tr, max(t_ts)) for tr in sorted(t_tr)[:4]]
+
 # Every paper table the workflow writes (results/tables/<name>.csv): sun2018's Tables 1-4, luo2017's
 # Tables 3 and 5, its Table 4 (cost) and the weak-pool analysis of Section 3.1
 PAPER_TABLES = (*TABLES, *LUO_TABLES, "luo2017_table4", "luo2017_weak")
