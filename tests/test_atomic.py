@@ -76,3 +76,17 @@ def test_a_table_stopped_before_its_rename_leaves_no_csv(tmp_path, renames_fail)
     with pytest.raises(Stopped):
         tables.main(argv)
     assert not (tmp_path / "t.csv").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+@pytest.mark.parametrize("kind", ["json", "pt", "npz"])
+def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing(kind, tmp_path):
+    """The temporary file is a link to /dev/full, where every write fails as on a full disk."""
+    write, outputs = WRITERS[kind]
+    os.symlink("/dev/full", io.temporary_path(tmp_path / outputs[0]))
+    with pytest.raises(OSError) as error:
+        write(tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / outputs[0]}: not written (") and "\n" not in message
+    assert message.endswith("check that its disk has room and its folder is writable")
+    assert list(tmp_path.iterdir()) == []

@@ -38,6 +38,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         _fsync(tmp)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as error:  # a full disk, a lost mount: one line that names the file
+        tmp.unlink(missing_ok=True)
+        text = str(error).strip()
+        if str(path) in text:
+            raise
+        reason = text.splitlines()[0] if text else type(error).__name__
+        raise OSError(f"{path}: not written ({reason}); check that its disk has room and its folder is writable") from error
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
