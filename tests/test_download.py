@@ -513,3 +513,20 @@ def test_a_file_placed_beside_the_archives_is_verified_copied_and_not_fetched(tm
     with pytest.raises(DownloadError, match=rf"{re.escape(str(placed))}: its md5 is {md5(b'edited' + bytes([10]))}"):
         download([], md5(b"2007_000033\n"), tmp_path / "seg11valid.txt", placed=placed)
     assert placed.read_bytes() == b"edited\n" and not (tmp_path / "seg11valid.txt").exists()
+
+
+def test_extracting_over_an_edited_file_replaces_nothing_and_names_it(tmp_path):
+    into = tmp_path / "resources"
+    make_tar(tmp_path / "a.tar", voc_files())
+    extract(tmp_path / "a.tar", into, into / ".a")
+    edited = into / "VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt"
+    edited.write_bytes(b"my own split\n")
+    removed = into / "VOCdevkit/VOC2012/JPEGImages/2007_000039.jpg"
+    removed.unlink()
+    with pytest.raises(ArchiveError, match=rf"{re.escape(str(edited))}: differs from a\.tar's copy and is never replaced"):
+        extract(tmp_path / "a.tar", into, into / ".a")
+    assert edited.read_bytes() == b"my own split\n" and not removed.exists() and not (into / ".a").exists()
+    assert not [p for p in into.iterdir() if p.name.startswith(".extracting")]
+    edited.write_bytes(voc_files()["VOCdevkit/VOC2012/ImageSets/Segmentation/train.txt"])  # restored: extracts again
+    extract(tmp_path / "a.tar", into, into / ".a")
+    assert removed.exists() and (into / ".a").exists()

@@ -15,6 +15,7 @@ marker file is written last, so a rule whose output it is never looks complete e
 from __future__ import annotations
 
 import argparse
+import filecmp
 import bz2
 import gzip
 import hashlib
@@ -144,13 +145,28 @@ def scan(archive: str | os.PathLike, md5: str | None = None) -> ArchiveSummary:
     return ArchiveSummary(md5=got, members=members, bytes=size)
 
 
+def _conflicts(staged: Path, into: Path) -> list[Path]:
+    """The paths under ``into`` that hold something other than the archive's copy of them."""
+    found = []
+    for entry in os.scandir(staged):
+        target = into / entry.name
+        if not os.path.lexists(target):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            found += _conflicts(Path(entry.path), target) if target.is_dir() and not target.is_symlink() else [target]
+        elif target.is_symlink() or not target.is_file() or not filecmp.cmp(entry.path, target, shallow=False):
+            found.append(target)
+    return found
+
+
 def _merge(staged: Path, into: Path) -> None:
-    """Move everything under ``staged`` into ``into``; folders that exist there already are merged."""
+    """Move everything under ``staged`` into ``into``; folders that exist there already are merged,
+    and a file already there (the same as the archive's, :func:`_conflicts` made sure) is kept."""
     for entry in os.scandir(staged):
         target = into / entry.name
         if entry.is_dir(follow_symlinks=False) and target.is_dir():
             _merge(Path(entry.path), target)
-        else:
+        elif not os.path.lexists(target):
             os.replace(entry.path, target)
 
 
@@ -172,6 +188,11 @@ def extract(archive: str | os.PathLike, into: str | os.PathLike, marker: str | o
     try:
         with tarfile.open(archive, "r:*") as tar:
             tar.extractall(staging, filter="data")
+        conflicts = _conflicts(staging, into)
+        if conflicts:  # a file someone edited or put there is never replaced
+            more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+            raise ArchiveError(f"{conflicts[0]}{more}: differs from {archive.name}'s copy and is never replaced; "
+                               f"move it aside (or restore it) and rerun; nothing extracted")  # fmt: skip
         _merge(staging, into)
     except (tarfile.FilterError, *_CORRUPT) as error:  # changed since the first pass, or a link trick it missed
         raise ArchiveError(f"{archive}: refused while extracting ({error}); nothing extracted") from None
