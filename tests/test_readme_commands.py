@@ -56,3 +56,12 @@ def test_a_readme_command_plans(command, tmp_path):
                             capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
     assert not (tmp_path / "results").exists() and not (tmp_path / "data").exists()
+
+
+def test_the_readme_names_the_submissions_the_workflow_writes():
+    common = (ROOT / "workflow" / "rules" / "common.smk").read_text()
+    pattern = re.search(r'SUBMISSIONS = \{paper: f"([^"]+)" for paper in \(([^)]*)\)\}', common)
+    papers = re.findall(r'"(\w+)"', pattern.group(2))
+    written = {pattern.group(1).replace("{paper}", paper) for paper in papers}
+    named = re.search(r"`results/submissions/\{([\w,]+)\}(\S*?)`", README)
+    assert {f"results/submissions/{paper}{named.group(2)}" for paper in named.group(1).split(",")} == written

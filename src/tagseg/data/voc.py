@@ -102,6 +102,7 @@ def read_tags(voc: Path, split: str, ids: list[str]) -> np.ndarray | None:
         path = main / f"{name}_{split}.txt"
         if not path.exists():
             raise FileNotFoundError(f"{path}: tag file missing (the other classes of '{split}' have one)")
+        listed = np.zeros(len(ids), dtype=bool)
         for n, line in enumerate(path.read_text().splitlines(), start=1):
             fields = line.split()
             if not fields:
@@ -110,6 +111,12 @@ def read_tags(voc: Path, split: str, ids: list[str]) -> np.ndarray | None:
                 raise ValueError(f"{path}:{n}: expected '<id> 1|-1|0', got {line!r}")
             if fields[0] in row:
                 tags[row[fields[0]], c] = fields[1] != "-1"
+                listed[row[fields[0]]] = True
+        if not listed.all():  # an unlisted image would silently be tagged as holding no such class
+            missing = [ids[r] for r in np.flatnonzero(~listed)]
+            more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+            raise ValueError(f"{path}: lists no line for {missing[0]}{more} of split '{split}'; every image of the "
+                             f"split needs '<id> 1|-1|0' in every class's file")  # fmt: skip
     return tags
 
 
