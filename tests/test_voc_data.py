@@ -241,3 +241,26 @@ def test_dataset_splits_per_source(tmp_path):
     assert "noisy_test" in with_idw.names and not with_idw.missing
     synthetic = dataset_splits("synthetic")
     assert synthetic.sun2018_train == synthetic.luo2017_train == "train" and len(synthetic.names) == 6
+
+
+def test_a_list_saved_by_a_windows_editor_reads_the_same(tree, capsys):
+    """CRLF line ends and a byte-order mark, on VOC's list, the FCN authors' seg11valid and an IDW tag file."""
+    resources = tree / "resources"
+    for path in (tree / VOC12 / "ImageSets/Segmentation/train.txt", resources / "seg11valid.txt"):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    assert splits.main(_split_args(tree, tree / "fresh")) == 0
+    for split in ("train", "val", "trainaug"):
+        assert (tree / "fresh" / "VOCdevkit/VOC2012" / f"ImageSets/Segmentation/{split}.txt").read_text() == \
+            (tree / BUILT / f"ImageSets/Segmentation/{split}.txt").read_text()  # fmt: skip
+    root = make_idw(tree / "idw")
+    (root / "tags.txt").write_bytes(b"\xef\xbb\xbfweb_001 person\r\nweb_002 dog\r\n")
+    assert idw.main(["--root", str(root)]) == 0
+
+
+def test_an_id_listed_twice_or_a_list_that_is_not_text(tree, capsys):
+    seg11valid = tree / "resources" / "seg11valid.txt"
+    first = seg11valid.read_text().split()[0]
+    seg11valid.write_text(seg11valid.read_text() + first + "\n")
+    _build_fails(tree, capsys, "seg11valid.txt:", f"{first} is listed again (first on line 1)")
+    seg11valid.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    _build_fails(tree, capsys, "seg11valid.txt: not a text file of ids")

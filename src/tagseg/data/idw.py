@@ -61,7 +61,11 @@ def parse_tag_file(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     ids: list[str] = []
     rows: list[np.ndarray] = []
     seen: dict[str, int] = {}
-    for n, line in enumerate(path.read_text().splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark read through
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not a text file (byte {error.start} is not UTF-8)") from None
+    for n, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.io
 
 from tagseg.core.classes import IGNORE_INDEX, NUM_CLASSES
-from tagseg.data.voc import write_mask
+from tagseg.data.voc import read_id_list, write_mask
 from tagseg.core.cli import command
 
 SBD_SPLITS = ("train", "val")
@@ -32,13 +32,7 @@ SBD_SPLITS = ("train", "val")
 
 def read_sbd_ids(sbd: str | os.PathLike, split: str) -> list[str]:
     """Ids of SBD's ``train`` or ``val`` list; an error names the list if it is missing or empty."""
-    path = Path(sbd) / f"{split}.txt"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: SBD split list missing (expected benchmark_RELEASE/dataset/{split}.txt)")
-    ids = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
-    if not ids:
-        raise ValueError(f"{path}: split list is empty")
-    return ids
+    return read_id_list(Path(sbd) / f"{split}.txt", f"SBD split list missing (expected benchmark_RELEASE/dataset/{split}.txt)")
 
 
 def read_sbd_labelmap(path: str | os.PathLike) -> np.ndarray:

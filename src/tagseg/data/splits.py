@@ -45,7 +45,7 @@ from PIL import Image, UnidentifiedImageError
 
 from tagseg.data.idw import ID_PREFIX, IDW, read_idw
 from tagseg.data.sbd import SBD_SPLITS, read_sbd_labelmap, read_sbd_ids
-from tagseg.data.voc import VOC_SUBDIR, read_mask, tags_from_mask, write_ids, write_mask, write_tag_files
+from tagseg.data.voc import VOC_SUBDIR, read_id_list, read_mask, tags_from_mask, write_ids, write_mask, write_tag_files
 from tagseg.core.cli import command
 
 # Sizes on the real data: VOC2012 train and val, seg11valid, and the trainaug they give with SBD.
@@ -70,16 +70,6 @@ class Roles:
     splits: dict[str, list[str]]
     sbd_masks: dict[str, Path]
     real_data: bool
-
-
-def read_id_list(path: Path) -> list[str]:
-    """Ids of a list file, one a line (first field), checked to exist and be non-empty."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: split list missing")
-    ids = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
-    if not ids:
-        raise ValueError(f"{path}: split list is empty")
-    return ids
 
 
 def _require(list_path: Path, ids: list[str], files: dict[str, Callable[[str], list[Path]]]) -> None:

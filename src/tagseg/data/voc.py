@@ -74,13 +74,36 @@ def split_list(voc: Path, split: str) -> Path:
     )
 
 
-def read_ids(voc: Path, split: str) -> list[str]:
-    """Ids of a split, from :func:`split_list`'s file; an empty list is an error."""
-    path = split_list(voc, split)
-    ids = [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+def read_id_list(path: str | os.PathLike, missing: str = "split list missing") -> list[str]:
+    """The ids of a list file, one a line (its first field), as VOC, SBD and the FCN authors write them.
+
+    Windows line ends and a byte-order mark (an editor's) are read through; an id listed twice, a
+    file that is not text, or one with no id is an error naming the file (and the line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: {missing}")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not a text file of ids (byte {error.start} is not UTF-8)") from None
+    ids, seen = [], {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        image_id = line.split()[0]
+        if image_id in seen:
+            raise ValueError(f"{path}:{n}: {image_id} is listed again (first on line {seen[image_id]})")
+        seen[image_id] = n
+        ids.append(image_id)
     if not ids:
         raise ValueError(f"{path}: split list is empty")
     return ids
+
+
+def read_ids(voc: Path, split: str) -> list[str]:
+    """Ids of a split, from :func:`split_list`'s file (:func:`read_id_list`)."""
+    return read_id_list(split_list(voc, split))
 
 
 def has_masks(voc: Path, split: str) -> bool:
@@ -103,7 +126,7 @@ def read_tags(voc: Path, split: str, ids: list[str]) -> np.ndarray | None:
         if not path.exists():
             raise FileNotFoundError(f"{path}: tag file missing (the other classes of '{split}' have one)")
         listed = np.zeros(len(ids), dtype=bool)
-        for n, line in enumerate(path.read_text().splitlines(), start=1):
+        for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
             fields = line.split()
             if not fields:
                 continue
