@@ -1,5 +1,6 @@
 """tagseg.core.runtime: how every job sets itself up."""
 
+import pytest
 import subprocess
 import sys
 
@@ -40,3 +41,14 @@ def test_table_and_figure_jobs_do_not_start_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_cuda_asked_for_without_one_names_the_key(monkeypatch):
+    import torch
+
+    from tagseg.core.runtime import select_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r"resources.device: 'cuda:1' was asked for but torch sees no CUDA device; use auto"):
+        select_device("cuda:1")
+    assert select_device("auto").type == "cpu"

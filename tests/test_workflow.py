@@ -315,6 +315,7 @@ def test_schema_valid_edge_configs_plan(tmp_path, name):
     ("synthetic: {min_objects: 4, max_objects: 2}", "config keys 'synthetic.min_objects', 'synthetic.max_objects': 4 > 2"),
     ("sun2018: {tau: 0.33}", "config keys 'sun2018.tau', 'sun2018.taus': tau 0.33 is not one of the 21 thresholds"),
     ("data: {source: voc, root: data/voc}\ndownloads: {voc_root: nowhere}", "config key 'downloads.voc_root': nowhere holds no VOCdevkit/VOC2012"),
+    ("data: {source: synthetic, root: data/s, idw: data/idw}", "config keys 'data.idw', 'data.source': idw is read only from VOC data"),
 ])  # fmt: skip
 def test_values_that_do_not_go_together_are_refused_before_any_job(tmp_path, config, message):
     workdir = _workdir(tmp_path)

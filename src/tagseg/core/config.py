@@ -141,7 +141,11 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
 def check_combinations(config: dict) -> None:
     """Refuse, naming the keys, a config whose values are each allowed but do not go together
     (the schema checks one value at a time); the config is one :func:`prepare_config` has filled in."""
-    synthetic = config["synthetic"]
+    synthetic, data = config["synthetic"], config["data"]
+    for key in ("idw", "voc12_test_tar"):
+        if data["source"] != "voc" and data[key]:
+            raise ConfigError(f"config keys 'data.{key}', 'data.source': {key} is read only from VOC data (source voc), "
+                              f"not from source {data['source']}; remove it or set data.source: voc")  # fmt: skip
     if config["data"]["source"] == "synthetic":
         for low, high in (("min_objects", "max_objects"), ("noisy_test_min_objects", "noisy_test_max_objects")):
             if synthetic[low] > synthetic[high]:

@@ -31,7 +31,8 @@ def select_device(requested: str) -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device: {requested!r} was asked for but torch sees no CUDA device")
+        raise RuntimeError(f"resources.device: {requested!r} was asked for but torch sees no CUDA device; "
+                           f"use auto (the GPU when there is one) or cpu")  # fmt: skip
     return torch.device(requested)
 
 
