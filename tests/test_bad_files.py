@@ -129,3 +129,15 @@ def test_a_damaged_cache_is_named_with_what_to_do(tiny_caches, tmp_path, name, d
         CachedSplit(cache)
     message = str(error.value)
     assert message.startswith(f"{cache / name}: ") and "--forcerun cache_split" in message and "\n" not in message
+
+
+def test_a_crop_larger_than_the_images_pads_them(tiny_caches, tmp_path):
+    """The tiny caches' images are 40 px; a 56 px crop pads them (mean colour, void mask) and trains."""
+    from tagseg.data.loading import SegmentationDataset
+    from tagseg.data.transforms import train_preset
+    from tagseg.data.voc import CachedSplit
+
+    image, mask = SegmentationDataset(CachedSplit(tiny_caches["train"]), train_preset(56, (1.0, 1.0)))[0][:2]
+    assert image.shape[-2:] == mask.shape[-2:] == (56, 56) and (mask == 255).any()
+    train_fcn.train(TrainConfig(**{**FAST, "crop_size": 56}), tiny_caches["train"], tmp_path)
+    assert (tmp_path / "model.pt").is_file()
