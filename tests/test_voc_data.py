@@ -264,3 +264,13 @@ def test_an_id_listed_twice_or_a_list_that_is_not_text(tree, capsys):
     _build_fails(tree, capsys, "seg11valid.txt:", f"{first} is listed again (first on line 1)")
     seg11valid.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     _build_fails(tree, capsys, "seg11valid.txt: not a text file of ids")
+
+
+def test_an_id_that_is_a_path_is_refused(tree, capsys):
+    """An id names files: one that leads out of JPEGImages (or IDW's images/) is not read."""
+    seg11valid = tree / "resources" / "seg11valid.txt"
+    seg11valid.write_text("../../../etc/passwd\n")
+    _build_fails(tree, capsys, "seg11valid.txt:1", "'../../../etc/passwd' is not a plain file name")
+    root = make_idw(tree / "idw")
+    (root / "tags.txt").write_text("web_001 person\nsub/web_002 dog\n")
+    _fails(idw.main, ["--root", str(root)], capsys, "tags.txt:2", "'sub/web_002' is not a plain file name")

@@ -29,6 +29,7 @@ import numpy as np
 
 from tagseg.core.classes import OBJECT_CLASSES
 from tagseg.core.cli import command
+from tagseg.data.voc import check_id
 
 ID_PREFIX = "idw_"
 
@@ -72,6 +73,7 @@ def parse_tag_file(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
         if any(mark in line for mark in ",;:"):  # a CSV or "id: tags" file would otherwise read as odd ids
             raise ValueError(f"{path}:{n}: expected '<id> <class> ...' separated by spaces, got {line.strip()!r}")
         image_id, names = fields[0], fields[1:]
+        check_id(image_id, f"{path}:{n}")
         unknown = [name for name in names if name not in column]
         if unknown:
             raise ValueError(

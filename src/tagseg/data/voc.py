@@ -74,6 +74,12 @@ def split_list(voc: Path, split: str) -> Path:
     )
 
 
+def check_id(image_id: str, where: str) -> None:
+    """An id names files (``JPEGImages/<id>.jpg``): a plain name, never a path that leads elsewhere."""
+    if "/" in image_id or "\\" in image_id or image_id.startswith(".") or "\x00" in image_id:
+        raise ValueError(f"{where}: id {image_id!r} is not a plain file name (no '/', '\\' or leading '.')")
+
+
 def read_id_list(path: str | os.PathLike, missing: str = "split list missing") -> list[str]:
     """The ids of a list file, one a line (its first field), as VOC, SBD and the FCN authors write them.
 
@@ -92,6 +98,7 @@ def read_id_list(path: str | os.PathLike, missing: str = "split list missing") -
         if not line.strip():
             continue
         image_id = line.split()[0]
+        check_id(image_id, f"{path}:{n}")
         if image_id in seen:
             raise ValueError(f"{path}:{n}: {image_id} is listed again (first on line {seen[image_id]})")
         seen[image_id] = n
