@@ -141,3 +141,13 @@ def test_a_crop_larger_than_the_images_pads_them(tiny_caches, tmp_path):
     assert image.shape[-2:] == mask.shape[-2:] == (56, 56) and (mask == 255).any()
     train_fcn.train(TrainConfig(**{**FAST, "crop_size": 56}), tiny_caches["train"], tmp_path)
     assert (tmp_path / "model.pt").is_file()
+
+
+def test_a_model_of_another_kind_or_version_is_named(tiny_caches, tmp_path):
+    """A classifier's model.pt where an FCN's belongs, or a model.pt of an older layout: one line, exit 1."""
+    model = train_fcn.train(TrainConfig(**FAST), tiny_caches["train"], tmp_path / "run")
+    with pytest.raises(ValueError, match=r"model\.pt: a fcn model, expected a dis model"):
+        checkpoint.load(model, "dis")
+    torch.save({"format": 0, "kind": "fcn", "state": {}}, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match=r"old\.pt: not a model file of this version of tagseg; rerun the job that writes it"):
+        checkpoint.load(tmp_path / "old.pt", "fcn")
