@@ -84,3 +84,13 @@ def test_sweep_equals_fusing_and_scoring_at_every_tau_separately(model_and_loade
                 fusion = FUSIONS[model.variant.fusion or "dot"]
                 naive[t] += confusion_matrix(masks, fusion(model.fcn(images), labels).argmax(1), 21)
     np.testing.assert_array_equal(tau_sweep(model, loader, probabilities, taus, torch.device("cpu")).labelled, naive)
+
+
+def test_the_tau_grid_is_numpys_linspace_to_the_bit():
+    """One grid for the sweep and the config check, without numpy, equal to what the sweep scored before."""
+    import numpy as np
+
+    from tagseg.sun2018.variants import tau_grid
+
+    for taus in range(2, 202):
+        assert tau_grid(taus) == np.linspace(0.0, 1.0, taus).tolist()

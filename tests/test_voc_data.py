@@ -263,7 +263,7 @@ def test_an_id_listed_twice_or_a_list_that_is_not_text(tree, capsys):
     seg11valid.write_text(seg11valid.read_text() + first + "\n")
     _build_fails(tree, capsys, "seg11valid.txt:", f"{first} is listed again (first on line 1)")
     seg11valid.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
-    _build_fails(tree, capsys, "seg11valid.txt: not a text file of ids")
+    _build_fails(tree, capsys, "seg11valid.txt: not a text file")
 
 
 def test_an_id_that_is_a_path_is_refused(tree, capsys):

@@ -10,7 +10,8 @@ from snakemake.settings.types import DeploymentMethod
 sys.path.insert(0, str(Path(workflow.basedir, "src")))
 
 from tagseg.core.cli import to_flags
-from tagseg.core.config import check_combinations, prepare_config
+from tagseg.config_checks import check_combinations
+from tagseg.core.config import prepare_config
 from tagseg.data.roles import dataset_splits
 from tagseg.reporting.claims_catalogue import known_claims
 from tagseg.reporting.papers import FIGURE4, LUO_TABLES, PAPER_TABLES, TABLES, figure5_setups

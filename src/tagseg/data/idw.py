@@ -29,7 +29,7 @@ import numpy as np
 
 from tagseg.core.classes import OBJECT_CLASSES
 from tagseg.core.cli import command
-from tagseg.data.voc import check_id
+from tagseg.data.voc import check_id, read_text_file
 
 ID_PREFIX = "idw_"
 
@@ -62,11 +62,7 @@ def parse_tag_file(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     ids: list[str] = []
     rows: list[np.ndarray] = []
     seen: dict[str, int] = {}
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # an editor's byte-order mark read through
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not a text file (byte {error.start} is not UTF-8)") from None
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(read_text_file(path).splitlines(), start=1):
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue

@@ -80,6 +80,15 @@ def check_id(image_id: str, where: str) -> None:
         raise ValueError(f"{where}: id {image_id!r} is not a plain file name (no '/', '\\' or leading '.')")
 
 
+def read_text_file(path: str | os.PathLike) -> str:
+    """A list or tag file a user may have edited: a byte-order mark read through, a file that is not
+    UTF-8 text an error naming it."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not a text file (byte {error.start} is not UTF-8)") from None
+
+
 def read_id_list(path: str | os.PathLike, missing: str = "split list missing") -> list[str]:
     """The ids of a list file, one a line (its first field), as VOC, SBD and the FCN authors write them.
 
@@ -89,12 +98,8 @@ def read_id_list(path: str | os.PathLike, missing: str = "split list missing") -
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: {missing}")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not a text file of ids (byte {error.start} is not UTF-8)") from None
     ids, seen = [], {}
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(read_text_file(path).splitlines(), start=1):
         if not line.strip():
             continue
         image_id = line.split()[0]
@@ -133,7 +138,7 @@ def read_tags(voc: Path, split: str, ids: list[str]) -> np.ndarray | None:
         if not path.exists():
             raise FileNotFoundError(f"{path}: tag file missing (the other classes of '{split}' have one)")
         listed = np.zeros(len(ids), dtype=bool)
-        for n, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        for n, line in enumerate(read_text_file(path).splitlines(), start=1):
             fields = line.split()
             if not fields:
                 continue

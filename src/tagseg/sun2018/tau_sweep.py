@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 from tagseg.core import io, runtime
 from tagseg.core.classes import CLASSES, NUM_CLASSES
 from tagseg.core.cli import command
+from tagseg.sun2018.variants import tau_grid
 from tagseg.core.metrics import class_argmax, image_confusions, scores
 from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
@@ -131,9 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     args = parser.parse_args(argv)
-    if args.taus < 2:
-        raise ValueError(f"--taus: expected at least 2 thresholds, got {args.taus}")
-    result = sweep_split(args.model, args.cache, args.probabilities, np.linspace(0.0, 1.0, args.taus).tolist(),
+    result = sweep_split(args.model, args.cache, args.probabilities, tau_grid(args.taus),
                          batch_size=args.batch_size, threads=args.threads, device=args.device)  # fmt: skip
     io.write_json(args.out, result)
     best = max(result["rows"], key=lambda row: row["mIoU"])

@@ -1,4 +1,4 @@
-"""sun2018's variants by name, without torch: the Snakefile reads them, and every SLURM job parses
+"""sun2018's variants by name and Figure 4's threshold grid, without torch: the Snakefile reads them, and every SLURM job parses
 the Snakefile twice (the job and its step), so its imports stay cheap (tagseg.sun2018.network builds them).
 
 A variant is a fusion (none, dot product, addition) and an auxiliary network (none, generator,
@@ -24,3 +24,12 @@ VARIANTS = {
     "discriminator": Variant(fusion=None, auxiliary="discriminator"),
     "label_add": Variant(fusion="add", auxiliary=None),
 }
+
+
+def tau_grid(taus: int) -> list[float]:
+    """Figure 4's ``taus`` evenly spaced thresholds in [0, 1], equal to the bit to
+    ``numpy.linspace(0, 1, taus)`` (step times index, the last exactly 1), which the sweep used before."""
+    if taus < 2:
+        raise ValueError(f"sun2018.taus: expected at least 2 thresholds, got {taus}")
+    step = 1.0 / (taus - 1)
+    return [i * step for i in range(taus - 1)] + [1.0]
