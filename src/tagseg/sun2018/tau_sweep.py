@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     args = parser.parse_args(argv)
+    if args.taus < 2:
+        raise ValueError(f"--taus: expected at least 2 thresholds, got {args.taus}")
     result = sweep_split(args.model, args.cache, args.probabilities, tau_grid(args.taus),
                          batch_size=args.batch_size, threads=args.threads, device=args.device)  # fmt: skip
     io.write_json(args.out, result)
