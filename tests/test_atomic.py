@@ -90,3 +90,54 @@ def test_a_full_disk_is_one_line_naming_the_file_and_leaves_nothing(kind, tmp_pa
     assert message.startswith(f"{tmp_path / outputs[0]}: not written (") and "\n" not in message
     assert message.endswith("check that its disk has room and its folder is writable")
     assert list(tmp_path.iterdir()) == []
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from tagseg.core.cli import command
+from tagseg.core.io import atomic_path
+
+@command
+def main(argv):
+    with atomic_path(Path(argv[0])) as tmp:
+        tmp.write_text("half of it")
+        print("writing", flush=True)
+        time.sleep(120)
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_mid_write_leaves_no_temporary_file(tmp_path):
+    """SLURM's time limit and a stopped snakemake send SIGTERM: the write under way is cleaned up."""
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "scores.json"
+    process = subprocess.Popen([sys.executable, "-c", WRITER, str(out)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "writing\n" and io.temporary_path(out).exists()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_training_job_stopped_by_sigterm_resumes(tiny_caches, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "tagseg.sun2018.train_fcn", "--train-cache", str(tiny_caches["train"]),
+               "--out-dir", str(run), "--iterations", "60", "--batch-size", "2", "--crop-size", "32",
+               "--checkpoint-every", "2"]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    while not (run / "checkpoint.pt").exists() and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt"]  # no temporary file, no model.pt
+    resumed = subprocess.run(command, capture_output=True, text=True)
+    assert resumed.returncode == 0 and "resuming from" in resumed.stderr and (run / "model.pt").is_file()

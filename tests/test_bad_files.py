@@ -33,7 +33,7 @@ class _Payload:
 
 
 def _crafted(path: Path, marker: Path) -> None:
-    torch.save({"format": 3, "settings": {}, "payload": _Payload(marker)}, path)
+    torch.save({"format": 4, "settings": {}, "payload": _Payload(marker)}, path)
 
 
 def test_no_load_anywhere_allows_code():
@@ -77,6 +77,54 @@ def test_a_damaged_training_checkpoint_does_not_block_the_run(tiny_caches, tmp_p
     assert (run / "checkpoint.unreadable.1.pt").is_file() and not (run / "checkpoint.pt").exists()
     train_fcn.train(config, tiny_caches["train"], tmp_path / "clean")
     _same_run(tmp_path / "clean", run)
+
+
+def _killed_run(config: TrainConfig, cache: Path, run: Path, monkeypatch) -> None:
+    """A run of ``config`` killed after its first checkpoint (at iteration 2)."""
+    from tests.test_training import _crash_after
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train_fcn, "train_iteration", _crash_after(3, train_fcn.train_iteration))
+        with pytest.raises(KeyboardInterrupt):
+            train_fcn.train(config, cache, run)
+    assert (run / "checkpoint.pt").is_file()
+
+
+def test_a_checkpoint_is_not_resumed_on_data_rebuilt_since(tiny_caches, tmp_path, monkeypatch, capsys):
+    """A killed run, then its training cache rebuilt (the user fixed the data): the rerun starts afresh."""
+    import shutil
+
+    config = TrainConfig(**{**FAST, "checkpoint_every": 2})
+    cache = tmp_path / "cache"
+    shutil.copytree(tiny_caches["train"], cache)
+    _killed_run(config, cache, tmp_path / "run", monkeypatch)
+    index = cache / "index.npz"
+    index.write_bytes(index.read_bytes())  # rewritten: what rebuilding the cache does to its files
+    os.utime(index, ns=(index.stat().st_atime_ns, index.stat().st_mtime_ns + 10**9))
+    train_fcn.train(config, cache, tmp_path / "run")
+    assert f"ignoring {tmp_path / 'run' / 'checkpoint.pt'}: {index} changed since it was written" in capsys.readouterr().err
+    train_fcn.train(config, cache, tmp_path / "clean")
+    _same_run(tmp_path / "clean", tmp_path / "run")  # trained from the first iteration, as an unbroken run
+
+
+@pytest.mark.parametrize("change", ["a weight of another shape", "a state missing"])
+def test_a_checkpoint_whose_states_do_not_fit_is_moved_aside(tiny_caches, tmp_path, monkeypatch, capsys, change):
+    config = TrainConfig(**{**FAST, "checkpoint_every": 2})
+    run = tmp_path / "run"
+    _killed_run(config, tiny_caches["train"], run, monkeypatch)
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    if change == "a state missing":
+        del state["optimizer"]
+    else:
+        name = next(iter(state["model"]))
+        state["model"][name] = torch.zeros(3, 1, 1, 1)
+    torch.save(state, run / "checkpoint.pt")
+    train_fcn.train(config, tiny_caches["train"], run)
+    err = capsys.readouterr().err
+    assert f"{run / 'checkpoint.pt'}: its states do not fit this run (" in err and "training starts afresh" in err
+    assert (run / "checkpoint.unreadable.pt").is_file()
+    train_fcn.train(config, tiny_caches["train"], tmp_path / "clean")
+    _same_run(tmp_path / "clean", run)  # nothing of the misfit checkpoint got into the run
 
 
 def test_a_crafted_model_file_runs_nothing(tmp_path):

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from tagseg.core.config import apply_defaults, validate_config
 from tagseg.data.download import DownloadError, download
+from tagseg.data.download import main as download_main
 from tagseg.data.extract import ArchiveError, extract, scan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -314,6 +315,22 @@ def test_voc_tar_and_sbd_tgz_extract_side_by_side_with_markers(tmp_path):
         assert image.size == (32, 24)
 
 
+def test_an_extraction_killed_midway_leaves_no_staging_folder_behind_its_rerun(tmp_path):
+    """A SIGKILL (or a node lost) mid-extraction leaves its staging folder; the rerun removes it, only it."""
+    voc = voc_files()
+    archive = tmp_path / "VOCtrainval_11-May-2012.tar"
+    make_tar(archive, voc)
+    into = tmp_path / "resources"
+    stale = into / ".extracting-VOCtrainval_11-May-2012.tar-k1ll3d"
+    (stale / "VOCdevkit").mkdir(parents=True)
+    (stale / "VOCdevkit" / "half.jpg").write_bytes(b"half")
+    other = into / ".extracting-benchmark.tgz-inflight"  # another archive's: not this extraction's to remove
+    other.mkdir()
+    extract(archive, into, into / ".extracted_voc2012_trainval")
+    assert not stale.exists() and other.is_dir()
+    assert all((into / name).read_bytes() == data for name, data in voc.items())
+
+
 def test_extracting_again_merges_into_what_is_there(tmp_path):
     """The VOC2012 test tar lands in the same VOCdevkit/VOC2012 as trainval."""
     into = tmp_path / "resources"
@@ -476,13 +493,14 @@ def test_workflow_downloads_verifies_and_extracts_and_uses_a_placed_archive(serv
         "seg11valid": {"urls": [seg_url], "md5": md5(seg11valid)},
     }
     (workdir / "local.yaml").write_text(yaml.safe_dump({"downloads": {"data_dir": "res", "archives": archives}}))
-    targets = ["res/.extracted_voc2012_trainval", "res/.extracted_sbd", "res/seg11valid.txt"]
+    targets = ["res/.extracted_voc2012_trainval", "res/.extracted_sbd", "res/archives/seg11valid.txt.md5"]
     result = subprocess.run([sys.executable, "-m", "snakemake", *targets, "--cores", "2", "--configfile", "local.yaml"],
                             cwd=workdir, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     for name, data in {**voc_files(), **sbd_files()}.items():
         assert (workdir / "res" / name).read_bytes() == data
-    assert (workdir / "res" / "seg11valid.txt").read_bytes() == seg11valid
+    assert (workdir / "res" / "archives" / "seg11valid.txt").read_bytes() == seg11valid
+    assert (workdir / "res" / "archives" / "seg11valid.txt.md5").read_text() == f"{md5(seg11valid)}  seg11valid.txt\n"
     assert len(voc_route.ranges) == 2 and voc_route.ranges[1].startswith("bytes=")  # resumed after the reset
     assert sbd_route.ranges == []  # SBD was never asked for: the placed copy was verified and used
 
@@ -499,20 +517,34 @@ def test_workflow_downloads_verifies_and_extracts_and_uses_a_placed_archive(serv
     (workdir / "local.yaml").write_text(yaml.safe_dump({"downloads": {"data_dir": "res", "archives": archives}}))
     changed = subprocess.run([sys.executable, "-m", "snakemake", *targets, "-n", "--cores", "2", "--configfile",
                               "local.yaml"], cwd=workdir, capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert changed.returncode == 0 and "download_seg11valid" in changed.stdout, changed.stdout[-2000:]
+    assert changed.returncode == 0 and "download_archive" in changed.stdout, changed.stdout[-2000:]
+
+    # run so: the file there is kept (snakemake deletes only the checksum record), and named
+    archives["sbd"]["md5"] = md5(b"another archive")
+    (workdir / "local.yaml").write_text(yaml.safe_dump({"downloads": {"data_dir": "res", "archives": archives}}))
+    refused = subprocess.run([sys.executable, "-m", "snakemake", *targets, "--cores", "2", "--configfile", "local.yaml"],
+                             cwd=workdir, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert refused.returncode != 0
+    log = (workdir / "logs" / "downloads" / "benchmark.tgz.log").read_text()
+    assert f"res/archives/benchmark.tgz: already there but its md5 is {md5(sbd_bytes)}, expected" in log
+    assert (workdir / "res" / "archives" / "benchmark.tgz").read_bytes() == sbd_bytes  # the user's file, as it was
+    assert (workdir / "res" / "archives" / "seg11valid.txt").read_bytes() == seg11valid
 
 
-def test_a_file_placed_beside_the_archives_is_verified_copied_and_not_fetched(tmp_path):
+def test_the_checksum_record_is_written_only_for_a_verified_file_and_md5sum_reads_it(tmp_path):
     placed = tmp_path / "archives" / "seg11valid.txt"
     placed.parent.mkdir()
     placed.write_bytes(b"2007_000033\n")
-    out = download(["http://127.0.0.1:9/unreachable"], md5(b"2007_000033\n"), tmp_path / "seg11valid.txt", placed=placed)
-    assert out.read_bytes() == placed.read_bytes() == b"2007_000033\n"
+    record = tmp_path / "archives" / "seg11valid.txt.md5"
+    args = ["--url", "http://127.0.0.1:9/unreachable", "--out", str(placed), "--record", str(record)]
+    assert download_main([*args, "--md5", md5(b"2007_000033\n"), "--no-progress"]) == 0
+    assert placed.read_bytes() == b"2007_000033\n"  # verified where it was placed, not fetched
+    check = subprocess.run(["md5sum", "-c", record.name], cwd=record.parent, capture_output=True, text=True)
+    assert check.returncode == 0 and "seg11valid.txt: OK" in check.stdout
+    record.unlink()
     placed.write_bytes(b"edited\n")
-    (tmp_path / "seg11valid.txt").unlink()
-    with pytest.raises(DownloadError, match=rf"{re.escape(str(placed))}: its md5 is {md5(b'edited' + bytes([10]))}"):
-        download([], md5(b"2007_000033\n"), tmp_path / "seg11valid.txt", placed=placed)
-    assert placed.read_bytes() == b"edited\n" and not (tmp_path / "seg11valid.txt").exists()
+    assert download_main([*args, "--md5", md5(b"2007_000033\n"), "--no-progress"]) == 1
+    assert placed.read_bytes() == b"edited\n" and not record.exists()
 
 
 def test_extracting_over_an_edited_file_replaces_nothing_and_names_it(tmp_path):

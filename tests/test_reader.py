@@ -3,6 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
+from tagseg.core.classes import voc_palette
 from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.transforms import (
     Normalize,
@@ -60,10 +61,36 @@ def test_missing_split_and_bad_mask_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="no split 'nope'"):
         build_cache(tmp_path, "nope", tmp_path / "cache")
     (voc / "SegmentationClass").mkdir()
-    Image.fromarray(np.zeros((3, 3), np.uint8)).save(voc / "SegmentationClass" / "x.png")  # mode L, not P
-    with pytest.raises(ValueError, match="P-mode"):
+    Image.fromarray(np.zeros((3, 3, 2), np.uint8), mode="LA").save(voc / "SegmentationClass" / "x.png")
+    with pytest.raises(ValueError, match=r"x\.png: expected a PNG of class indices \(palette or single-channel\), got mode LA$"):
         read_mask(voc, "x")
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_single_channel_mask_of_indices_reads_as_its_palette_twin(tmp_path):
+    voc = voc_dir(tmp_path)
+    (voc / "SegmentationClass").mkdir(parents=True)
+    mask = np.array([[0, 15, 255], [3, 20, 0]], np.uint8)
+    write_mask(voc / "SegmentationClass" / "p.png", mask)
+    Image.fromarray(mask, mode="L").save(voc / "SegmentationClass" / "l.png")
+    assert np.array_equal(read_mask(voc, "l"), read_mask(voc, "p"))
+    Image.fromarray(np.array([[0, 38, 75]], np.uint8), mode="L").save(voc / "SegmentationClass" / "grey.png")
+    with pytest.raises(ValueError, match=r"grey\.png: labels \[38, 75\] are neither classes 0-20 nor void 255"):
+        read_mask(voc, "grey")  # a colour mask converted to grey is not indices, and is refused
+
+
+def test_a_colour_coded_mask_says_to_save_class_indices(tmp_path):
+    voc = voc_dir(tmp_path)
+    (voc / "SegmentationClass").mkdir(parents=True)
+    palette = np.array(voc_palette(), np.uint8).reshape(256, 3)
+    indices = np.array([[0, 15, 255], [3, 20, 0]])
+    Image.fromarray(palette[indices], mode="RGB").save(voc / "SegmentationClass" / "rgb.png")
+    with pytest.raises(ValueError, match=r"rgb\.png: .*got mode RGB; it is colour-coded in VOC's colours: save each "
+                                         r"pixel's class index instead"):  # fmt: skip
+        read_mask(voc, "rgb")
+    Image.fromarray(np.full((2, 3, 3), 7, np.uint8), mode="RGB").save(voc / "SegmentationClass" / "photo.png")
+    with pytest.raises(ValueError, match=r"photo\.png: .*got mode RGB$"):  # not VOC's colours: no hint
+        read_mask(voc, "photo")
 
 
 def test_unfinished_cache_is_not_opened(tmp_path):

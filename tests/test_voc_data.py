@@ -35,7 +35,7 @@ def tree(pristine, tmp_path) -> Path:
 def _split_args(tree: Path, out: Path, *extra: str) -> list[str]:
     resources = tree / "resources"
     return ["--voc2012", str(resources / "VOCdevkit/VOC2012"), "--sbd", str(resources / "benchmark_RELEASE/dataset"),
-            "--seg11valid", str(resources / "seg11valid.txt"), "--out", str(out), *extra]  # fmt: skip
+            "--seg11valid", str(resources / "archives" / "seg11valid.txt"), "--out", str(out), *extra]  # fmt: skip
 
 
 def _fails(main, argv: list[str], capsys, *names: str) -> str:
@@ -128,7 +128,7 @@ def test_id_in_a_split_list_with_no_file(tree, capsys):
 @pytest.mark.parametrize("listed", ["VOC12 val", "SBD train", "seg11valid"])
 def test_empty_split(tree, capsys, listed):
     path = {"VOC12 val": tree / VOC12 / "ImageSets/Segmentation/val.txt", "SBD train": tree / SBD / "train.txt",
-            "seg11valid": tree / "resources/seg11valid.txt"}[listed]  # fmt: skip
+            "seg11valid": tree / "resources/archives/seg11valid.txt"}[listed]  # fmt: skip
     path.write_text("\n")
     _build_fails(tree, capsys, str(path), "split list is empty")
 
@@ -200,7 +200,7 @@ def test_voc_config_plans_the_whole_dag_without_data(tmp_path):
                             cwd=tmp_path, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     jobs = dict(line.split() for line in result.stdout.split("Job stats:")[1].split("total")[0].splitlines()[3:] if line.strip())
-    assert {"download_archive", "extract_archive", "download_seg11valid", "build_voc_splits"} <= set(jobs)
+    assert {"download_archive", "extract_archive", "build_voc_splits"} <= set(jobs)
     assert "generate_synthetic" not in jobs and "export_voc12_test_sun2018" not in jobs  # no test tar given
     assert jobs["cache_split"] == "6"  # 5 splits and the clean pool's withheld masks; no IDW: no noisy pool, no noisy test
     assert jobs["train_fcn"] == "24" and jobs["train_dis_stage2"] == "12"  # every paper run, 3 seeds
@@ -246,7 +246,7 @@ def test_dataset_splits_per_source(tmp_path):
 def test_a_list_saved_by_a_windows_editor_reads_the_same(tree, capsys):
     """CRLF line ends and a byte-order mark, on VOC's list, the FCN authors' seg11valid and an IDW tag file."""
     resources = tree / "resources"
-    for path in (tree / VOC12 / "ImageSets/Segmentation/train.txt", resources / "seg11valid.txt"):
+    for path in (tree / VOC12 / "ImageSets/Segmentation/train.txt", resources / "archives" / "seg11valid.txt"):
         path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
     assert splits.main(_split_args(tree, tree / "fresh")) == 0
     for split in ("train", "val", "trainaug"):
@@ -258,7 +258,7 @@ def test_a_list_saved_by_a_windows_editor_reads_the_same(tree, capsys):
 
 
 def test_an_id_listed_twice_or_a_list_that_is_not_text(tree, capsys):
-    seg11valid = tree / "resources" / "seg11valid.txt"
+    seg11valid = tree / "resources" / "archives" / "seg11valid.txt"
     first = seg11valid.read_text().split()[0]
     seg11valid.write_text(seg11valid.read_text() + first + "\n")
     _build_fails(tree, capsys, "seg11valid.txt:", f"{first} is listed again (first on line 1)")
@@ -268,7 +268,7 @@ def test_an_id_listed_twice_or_a_list_that_is_not_text(tree, capsys):
 
 def test_an_id_that_is_a_path_is_refused(tree, capsys):
     """An id names files: one that leads out of JPEGImages (or IDW's images/) is not read."""
-    seg11valid = tree / "resources" / "seg11valid.txt"
+    seg11valid = tree / "resources" / "archives" / "seg11valid.txt"
     seg11valid.write_text("../../../etc/passwd\n")
     _build_fails(tree, capsys, "seg11valid.txt:1", "'../../../etc/passwd' is not a plain file name")
     root = make_idw(tree / "idw")

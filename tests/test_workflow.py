@@ -91,7 +91,7 @@ SMOKE = ("--cores", "2", "--resources", "gpu=2", "--configfile", "configs/smoke.
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory) -> Path:
     """The smoke DAG, run once from scratch; the tests below read its outputs."""
-    workdir = _workdir(tmp_path_factory.mktemp("smoke"))
+    workdir = _workdir(tmp_path_factory.mktemp("smoke run"))  # a space in every absolute path the rules use
     result = _snakemake(workdir, *SMOKE)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return workdir
@@ -334,17 +334,17 @@ def test_voc_root_one_level_too_deep_names_the_right_folder(tmp_path):
     assert result.returncode != 0 and f"did you mean {tmp_path / 'pascal'}?" in result.stdout + result.stderr, result.stdout[-2000:]
 
 
-@pytest.mark.parametrize("override, key, value", [
-    ("seeds=[0,1,2,3,4]", ("seeds",), [0, 1, 2, 3, 4]),
-    ("train={iterations: 7, lr: 1e-3, scale_range: [0.5, 2]}", ("train",), None),
-])  # fmt: skip
-def test_nested_command_line_values_take_the_schema_types(tmp_path, override, key, value):
-    """snakemake --config hands nested values over as text; they are read as the schema's types."""
-    from tagseg.core.config import prepare_config
-
+@pytest.mark.parametrize("override", ["seeds=[0,1,2,3,4]", "train={iterations: 7, lr: 1e-3, scale_range: [0.5, 2]}"])
+def test_nested_command_line_values_plan(tmp_path, override):
+    """snakemake --config hands nested values over as text: the README's own examples plan."""
     workdir = _workdir(tmp_path)
     result = _snakemake(workdir, "-n", "--config", override, "--configfile", "configs/smoke.yaml")
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_nested_command_line_values_take_the_schema_types():
+    from tagseg.core.config import prepare_config
+
     config = {**default_config(), "seeds": ["0", "1"], "train": {"iterations": "7", "lr": "1e-3"}, "model": {"pretrained": "x"}}
     config["data"] = {**config["data"], "idw": "null"}
     with pytest.raises(ConfigError, match="'model.pretrained': 'x' is not of type 'boolean'"):  # text of no schema type stays text
@@ -353,6 +353,68 @@ def test_nested_command_line_values_take_the_schema_types(tmp_path, override, ke
     prepare_config(config, SCHEMA)
     assert config["seeds"] == [0, 1] and config["train"]["iterations"] == 7 and config["train"]["lr"] == 1e-3
     assert config["data"]["idw"] is None and config["model"]["pretrained"] is False
+
+
+def _shell_commands(stdout: str) -> list[list[str]]:
+    """Each planned job's command (snakemake -n -p), split as the shell splits it."""
+    import shlex
+
+    return [shlex.split(line.removeprefix("Shell command:")) for line in stdout.splitlines()
+            if line.startswith("Shell command:")]  # fmt: skip
+
+
+@pytest.mark.parametrize("source", ["synthetic", "voc"])
+def test_paths_with_spaces_and_quotes_reach_every_command_whole(tmp_path, source):
+    """A folder named as people name them ("My Data/it's v2") is one argument in every command."""
+    workdir = _workdir(tmp_path)
+    root, data_dir = "My Data/it's v2", "raw data/VOC (2012)"
+    settings = {"data": {"root": root}, "downloads": {"data_dir": data_dir}}
+    if source == "voc":
+        settings["data"] = {"source": "voc", "root": root, "idw": "the idw"}
+        (workdir / "the idw").mkdir()
+        (workdir / "the idw" / "tags.txt").write_text("")
+    (workdir / "paths.yaml").write_text(yaml.safe_dump(settings))
+    configs = ["configs/voc.yaml", "paths.yaml"] if source == "voc" else ["configs/smoke.yaml", "paths.yaml"]
+    result = _snakemake(workdir, "-n", "-p", "--configfile", *configs)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    commands = _shell_commands(result.stdout)
+    assert len(commands) > 20
+    for tokens in commands:
+        for token in tokens:  # a split path would leave a piece such as "v2/cache/train" or "Data/it's"
+            for path in (root, data_dir, "the idw"):
+                for piece in path.split(" ")[1:]:
+                    assert not token.startswith(piece), (token, tokens)
+    arguments = {token for tokens in commands for token in tokens}
+    assert f"{root}/cache/train" in arguments or f"{root}/cache/trainaug" in arguments
+    if source == "voc":
+        assert f"{data_dir}/archives/seg11valid.txt" in arguments and "the idw" in arguments
+
+
+def test_home_and_variables_in_paths_are_read_as_a_shell_would(tmp_path):
+    from tagseg.config_checks import expand_paths
+
+    config = {"data": {"root": "$SCRATCH/tagseg", "idw": "${SCRATCH}/idw", "voc12_test_tar": None},
+              "downloads": {"data_dir": "~/resources", "voc_root": None}}  # fmt: skip
+    expand_paths(config, {"SCRATCH": "/scratch/me", "HOME": "/home/me"})
+    assert config["data"] == {"root": "/scratch/me/tagseg", "idw": "/scratch/me/idw", "voc12_test_tar": None}
+    assert config["downloads"]["data_dir"] == "/home/me/resources"
+    with pytest.raises(ConfigError, match=r"config key 'data.root': \$NOPE/x uses \$NOPE, which is not set"):
+        expand_paths({"data": {"root": "$NOPE/x", "idw": None, "voc12_test_tar": None},
+                      "downloads": {"data_dir": "d", "voc_root": None}}, {})  # fmt: skip
+
+    (tmp_path / "work").mkdir()
+    workdir = _workdir(tmp_path / "work")
+    (tmp_path / "scratch").mkdir()
+    (workdir / "paths.yaml").write_text("data: {root: $TAGSEG_SCRATCH/synthetic}\n")
+    env = {**os.environ, "TAGSEG_SCRATCH": str(tmp_path / "scratch")}
+    plan = subprocess.run([*SNAKEMAKE, "-n", "-p", "--configfile", "configs/smoke.yaml", "paths.yaml"], cwd=workdir,
+                          capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+    assert plan.returncode == 0, plan.stderr[-2000:]
+    assert f"--out {tmp_path / 'scratch' / 'synthetic'} " in plan.stdout
+    env.pop("TAGSEG_SCRATCH")
+    refused = subprocess.run([*SNAKEMAKE, "-n", "--configfile", "configs/smoke.yaml", "paths.yaml"], cwd=workdir,
+                             capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
+    assert refused.returncode != 0 and "config key 'data.root': $TAGSEG_SCRATCH/synthetic uses $TAGSEG_SCRATCH" in refused.stdout + refused.stderr
 
 
 def test_a_yaml_1_1_exponent_is_a_number(tmp_path):

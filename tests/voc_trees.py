@@ -80,8 +80,8 @@ def make_sources(root: Path) -> Sources:
     write_ids(voc / "ImageSets" / "Segmentation" / "trainval.txt", VOC_TRAIN + VOC_VAL)
     write_ids(sbd / "train.txt", SBD_TRAIN)
     write_ids(sbd / "val.txt", SBD_VAL)
-    write_ids(root / "seg11valid.txt", SEG11VALID)
-    return Sources(voc2012=voc, sbd=sbd, seg11valid=root / "seg11valid.txt")
+    write_ids(root / "archives" / "seg11valid.txt", SEG11VALID)
+    return Sources(voc2012=voc, sbd=sbd, seg11valid=root / "archives" / "seg11valid.txt")
 
 
 IDW_TAGS = {"web_001": ["person", "horse"], "web_002": ["dog"], "web_003": []}

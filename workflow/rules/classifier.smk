@@ -19,8 +19,8 @@ rule train_classifier:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.sun2018.train_classifier train --train-cache {params.cache} --out-dir {params.out_dir}"
-        " --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
+        "python -m tagseg.sun2018.train_classifier train --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
+        " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
 
 
 rule predict_classifier:
@@ -36,7 +36,7 @@ rule predict_classifier:
     benchmark:
         "benchmarks/predict_classifier/seed{seed}.tsv"
     params:
-        caches=" ".join(get_cache_dir(split) for split in DATASET.names),
+        caches=[get_cache_dir(split) for split in DATASET.names],
         device=config["resources"]["device"],
     threads: config["resources"]["eval_threads"]
     resources:
@@ -44,5 +44,5 @@ rule predict_classifier:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.sun2018.train_classifier predict --model {input.model} --cache {params.caches}"
-        " --out {output.probabilities} --device {params.device} --threads {threads} > {log} 2>&1"
+        "python -m tagseg.sun2018.train_classifier predict --model {input.model:q} --cache {params.caches:q}"
+        " --out {output.probabilities:q} --device {params.device} --threads {threads} > {log:q} 2>&1"

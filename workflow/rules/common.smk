@@ -10,7 +10,7 @@ from snakemake.settings.types import DeploymentMethod
 sys.path.insert(0, str(Path(workflow.basedir, "src")))
 
 from tagseg.core.cli import to_flags
-from tagseg.config_checks import check_combinations
+from tagseg.config_checks import check_combinations, expand_paths
 from tagseg.core.config import prepare_config
 from tagseg.data.roles import dataset_splits
 from tagseg.reporting.claims_catalogue import known_claims
@@ -19,8 +19,9 @@ from tagseg.sun2018.variants import VARIANTS
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
 # values typed as the schema says (--config hands nested ones over as text), every key a config
-# leaves out filled with the schema's default, then one check
+# leaves out filled with the schema's default, ~ and $VARIABLES read in its paths, then one check
 prepare_config(config, SCHEMA)
+expand_paths(config)
 check_combinations(config)
 
 DATA_ROOT = config["data"]["root"]
@@ -32,9 +33,9 @@ DATASET = dataset_splits(config["data"]["source"], config["data"]["idw"])
 # snakemake runs in (the project's venv, even when it is not activated) first on PATH.
 _src, _bin = Path(workflow.basedir) / "src", Path(sys.executable).parent
 # (an unset PYTHONPATH leaves an empty entry, the working directory, which `python -m` has anyway)
-_prefix = f'export PYTHONPATH="{_src}:$PYTHONPATH"; set -euo pipefail; '
+_prefix = f'export PYTHONPATH={shlex.quote(str(_src))}:"$PYTHONPATH"; set -euo pipefail; '
 if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
-    _prefix += f'export PATH="{_bin}:$PATH"; '
+    _prefix += f'export PATH={shlex.quote(str(_bin))}:"$PATH"; '
 shell.prefix(_prefix)
 
 
@@ -133,7 +134,7 @@ def get_evaluation_label_flags(wildcards, input):
     """``--probabilities <npz> --tau <tau>`` for an evaluation with the classifier's labels, else nothing."""
     if not wildcards.labels:
         return ""
-    return f"--probabilities {input.probabilities} --tau {wildcards.labels.removeprefix('.tau')}"
+    return f"--probabilities {shlex.quote(input.probabilities)} --tau {wildcards.labels.removeprefix('.tau')}"
 
 
 def get_dis_metrics(run, split):
@@ -165,7 +166,7 @@ def get_table_flags(wildcards):
     """``--not-run <reason>`` for a table whose split the data source lacks (luo2017 Table 5 without IDW)."""
     table = LUO_TABLES.get(wildcards.table)
     if table is not None and table.split in DATASET.missing:
-        return f"--not-run '{DATASET.missing[table.split]}'"
+        return f"--not-run {shlex.quote(DATASET.missing[table.split])}"
     return ""
 
 
@@ -184,7 +185,7 @@ def get_figure5_models(wildcards):
 
 
 def get_figure5_flags(wildcards, input):
-    return " ".join(f"--model {t_tr} {t_ts} {input[f'ttr{t_tr}']}" for t_tr, t_ts in FIGURE5)
+    return " ".join(f"--model {t_tr} {t_ts} {shlex.quote(input[f'ttr{t_tr}'])}" for t_tr, t_ts in FIGURE5)
 
 
 def get_dis_flags(wildcards):
@@ -200,7 +201,7 @@ def get_weak_caches(wildcards):
 
 def get_weak_cache_dirs(wildcards, input):
     """``--weak-cache`` flags for the weak pools."""
-    return " ".join(f"--weak-cache {Path(input[pool][0]).parent}" for pool in DATASET.weak_pools)
+    return " ".join(f"--weak-cache {shlex.quote(str(Path(input[pool][0]).parent))}" for pool in DATASET.weak_pools)
 
 
 def get_figure4_sweeps(wildcards):
@@ -263,19 +264,20 @@ def get_claims_inputs(wildcards):
 
 def get_claims_source_flags(wildcards):
     """``--source NAME FILE...`` per source, the files in the order of ``seeds``."""
-    return " ".join(f"--source {name} {' '.join(files)}" for name, files in get_claims_sources().items())
+    return " ".join(f"--source {name} {shlex.join(files)}" for name, files in get_claims_sources().items())
 
 
 def get_voc_split_sources(wildcards):
     """voc scale: the download rules' files that say VOC2012, SBD and seg11valid are in place (and IDW's tag file)."""
-    sources = {"voc2012": get_voc_ready(), "sbd": get_archive_marker("sbd"), "seg11valid": get_seg11valid()}
+    sources = {"voc2012": get_voc_ready(), "sbd": get_archive_marker("sbd"),
+               "seg11valid": get_archive_record(name="seg11valid")}
     if config["data"]["idw"]:
         sources["idw"] = f"{config['data']['idw']}/tags.txt"
     return sources
 
 
 def get_idw_flag(wildcards):
-    return f"--idw {config['data']['idw']}" if config["data"]["idw"] else ""
+    return f"--idw {shlex.quote(config['data']['idw'])}" if config["data"]["idw"] else ""
 
 
 SUBMISSIONS = {paper: f"results/submissions/{paper}_voc2012_test.tar.gz" for paper in ("sun2018", "luo2017")}
@@ -360,7 +362,7 @@ def get_final_outputs():
 DOWNLOADS = config["downloads"]
 DOWNLOAD_DIR = DOWNLOADS["data_dir"]
 ARCHIVES = DOWNLOADS["archives"]
-TAR_ARCHIVES = [name for name in ARCHIVES if name != "seg11valid"]  # seg11valid.txt is used as fetched
+TAR_ARCHIVES = [name for name in ARCHIVES if name != "seg11valid"]  # seg11valid.txt is read as fetched
 
 
 def get_voc_root(wildcards=None):
@@ -386,8 +388,8 @@ def get_sbd_dir(wildcards=None):
 
 
 def get_seg11valid(wildcards=None):
-    """The FCN authors' seg11valid.txt, md5-verified."""
-    return f"{DOWNLOAD_DIR}/{ARCHIVES['seg11valid']['filename']}"
+    """The FCN authors' seg11valid.txt, there (md5-verified) once get_archive_record("seg11valid") is."""
+    return f"{DOWNLOAD_DIR}/archives/{ARCHIVES['seg11valid']['filename']}"
 
 
 def get_url_flags(name):
@@ -396,7 +398,7 @@ def get_url_flags(name):
 
 
 def _archive_by_filename(filename):
-    return next(name for name in TAR_ARCHIVES if ARCHIVES[name]["filename"] == filename)
+    return next(name for name in ARCHIVES if ARCHIVES[name]["filename"] == filename)
 
 
 def get_archive_md5_by_filename(wildcards):
@@ -410,18 +412,24 @@ def get_archive_url_flags(wildcards, output):
     return get_url_flags(_archive_by_filename(wildcards.filename))
 
 
-def get_seg11valid_url_flags(wildcards, output):
-    return get_url_flags("seg11valid")
+def get_downloaded_file(wildcards, output):
+    """The file a download job verifies or fetches: its record's path without ``.md5``."""
+    return output[0].removesuffix(".md5")
 
 
 def get_archive_filenames_pattern():
-    """The tar archives' file names as one regex, so the download rule makes only those."""
-    return "|".join(re.escape(ARCHIVES[name]["filename"]) for name in TAR_ARCHIVES)
+    """The downloads' file names as one regex, so the download rule makes only those."""
+    return "|".join(re.escape(ARCHIVES[name]["filename"]) for name in ARCHIVES)
 
 
 def get_archive_file(wildcards):
     """An extraction job's archive, under <data_dir>/archives/."""
     return f"{DOWNLOAD_DIR}/archives/{ARCHIVES[wildcards.name]['filename']}"
+
+
+def get_archive_record(wildcards=None, name=None):
+    """The checksum record the download writes once archive ``name`` (or the job's) is verified."""
+    return f"{DOWNLOAD_DIR}/archives/{ARCHIVES[name or wildcards.name]['filename']}.md5"
 
 
 def get_archive_md5(wildcards):

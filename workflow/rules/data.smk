@@ -15,7 +15,7 @@ if config["data"]["source"] == "synthetic":
         conda:
             "../../envs/tagseg.yaml"
         shell:
-            "python -m tagseg.data.synthetic --out {params.root} {params.flags} > {log} 2>&1"
+            "python -m tagseg.data.synthetic --out {params.root:q} {params.flags} > {log:q} 2>&1"
 
 
 # A split's decoded arrays; ``<pool>_withheld`` caches a weak pool's withheld masks and clean tags,
@@ -39,5 +39,5 @@ rule cache_split:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.data.voc --root {params.root} --split {wildcards.split} --out {params.out} {params.withheld}"
-        " > {log} 2>&1"
+        "python -m tagseg.data.voc --root {params.root:q} --split {wildcards.split} --out {params.out:q} {params.withheld}"
+        " > {log:q} 2>&1"

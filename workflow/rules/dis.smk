@@ -19,8 +19,8 @@ rule train_dis_stage1:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.luo2017.train_dis --stage stage1 --train-cache {params.cache} --out-dir {params.out_dir}"
-        " --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
+        "python -m tagseg.luo2017.train_dis --stage stage1 --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
+        " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
 
 
 rule train_dis_stage2:
@@ -48,8 +48,8 @@ rule train_dis_stage2:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.luo2017.train_dis --stage stage2 --t-tr {wildcards.t_tr} --stage1-model {input.stage1}"
-        " --train-cache {params.cache} {params.weak} --out-dir {params.out_dir}"
-        " --seed {wildcards.seed} --threads {threads} {params.flags} > {log} 2>&1"
+        " --train-cache {params.cache:q} {params.weak} --out-dir {params.out_dir:q}"
+        " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
 
 
 rule evaluate_dis:
@@ -75,9 +75,9 @@ rule evaluate_dis:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.luo2017.evaluate_dis --model {input.model} --cache {params.cache} --out {output}"
+        "python -m tagseg.luo2017.evaluate_dis --model {input.model:q} --cache {params.cache:q} --out {output:q}"
         " --t-ts {params.t_ts} --step-size {params.step_size} --inference {params.inference} --batch-size {params.batch_size}"
-        " --device {params.device} --threads {threads} > {log} 2>&1"
+        " --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
 rule evaluate_dis_weak_inference:
@@ -105,6 +105,6 @@ rule evaluate_dis_weak_inference:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.luo2017.evaluate_dis --model {input.model} --cache {params.cache} --withheld-cache {params.withheld}"
+        "python -m tagseg.luo2017.evaluate_dis --model {input.model:q} --cache {params.cache:q} --withheld-cache {params.withheld:q}"
         " --t-ts {params.steps} --step-size {params.step_size} --inference {params.inference} --batch-size {params.batch_size}"
-        " --out {output} --device {params.device} --threads {threads} > {log} 2>&1"
+        " --out {output:q} --device {params.device} --threads {threads} > {log:q} 2>&1"

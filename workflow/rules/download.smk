@@ -1,13 +1,15 @@
-# The voc scale's raw data (config: downloads; helpers in common.smk). Each archive is fetched from
-# its ordered URL list into <data_dir>/archives/, md5-verified, and extracted once into <data_dir>;
-# the extraction's marker, written last, is what later rules depend on. An archive placed in
-# archives/ by hand is verified by the extraction and never fetched; downloads.voc_root points at
-# a VOCdevkit the user already has, and then VOC2012 is neither fetched nor extracted.
+# The voc scale's raw data (config: downloads; helpers in common.smk). Each file is fetched from its
+# ordered URL list into <data_dir>/archives/ and md5-verified; the tar archives are then extracted
+# once into <data_dir>, and seg11valid.txt is read where it is. A file placed in archives/ by hand
+# is verified and never fetched. The download's declared output is the file's checksum record
+# (<file>.md5), not the file: snakemake deletes a job's outputs before running it again (after an
+# md5 is changed, say), and the file may be the user's own copy. downloads.voc_root points at a
+# VOCdevkit the user already has, and then VOC2012 is neither fetched nor extracted.
 
 
 rule download_archive:
     output:
-        f"{DOWNLOAD_DIR}/archives/{{filename}}",
+        f"{DOWNLOAD_DIR}/archives/{{filename}}.md5",
     wildcard_constraints:
         filename=get_archive_filenames_pattern(),
     log:
@@ -15,16 +17,18 @@ rule download_archive:
     params:
         md5=get_archive_md5_by_filename,
         urls=get_archive_url_flags,  # not a rerun trigger (common.smk)
+        file=get_downloaded_file,
     localrule: True  # cluster nodes often have no internet; the submit host does
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.data.download {params.urls} --md5 {params.md5} --out {output} > {log} 2>&1"
+        "python -m tagseg.data.download {params.urls} --md5 {params.md5} --out {params.file:q} --record {output:q}"
+        " > {log:q} 2>&1"
 
 
 rule extract_archive:
     input:
-        get_archive_file,
+        get_archive_record,
     output:
         get_archive_marker("{name}"),
     wildcard_constraints:
@@ -35,26 +39,10 @@ rule extract_archive:
         "benchmarks/downloads/extract_{name}.tsv"
     params:
         md5=get_archive_md5,
+        archive=get_archive_file,
         into=get_output_parent,
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.data.extract --archive {input} --into {params.into} --marker {output} --md5 {params.md5}"
-        " > {log} 2>&1"
-
-
-rule download_seg11valid:
-    output:
-        get_seg11valid(),
-    log:
-        "logs/downloads/seg11valid.log",
-    params:
-        md5=ARCHIVES["seg11valid"]["md5"],
-        urls=get_seg11valid_url_flags,  # not a rerun trigger (common.smk)
-        placed=f"{DOWNLOAD_DIR}/archives/{ARCHIVES['seg11valid']['filename']}",
-    localrule: True
-    conda:
-        "../../envs/tagseg.yaml"
-    shell:
-        "python -m tagseg.data.download {params.urls} --md5 {params.md5} --placed {params.placed:q} --out {output}"
-        " > {log} 2>&1"
+        "python -m tagseg.data.extract --archive {params.archive:q} --into {params.into:q} --marker {output:q}"
+        " --md5 {params.md5} > {log:q} 2>&1"

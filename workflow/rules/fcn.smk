@@ -19,9 +19,9 @@ rule train_fcn:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.sun2018.train_fcn --train-cache {params.cache} --out-dir {params.out_dir}"
+        "python -m tagseg.sun2018.train_fcn --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
         " --arch {wildcards.arch} --variant {wildcards.variant} --seed {wildcards.seed} --threads {threads}"
-        " {params.flags} > {log} 2>&1"
+        " {params.flags} > {log:q} 2>&1"
 
 
 # One rule for both sources of image labels at test: the split's ground truth (``<split>.json``), or
@@ -46,8 +46,8 @@ rule evaluate_fcn:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.sun2018.evaluate_fcn --model {input.model} --cache {params.cache} --out {output}"
-        " {params.labels} --batch-size {params.batch_size} --device {params.device} --threads {threads} > {log} 2>&1"
+        "python -m tagseg.sun2018.evaluate_fcn --model {input.model:q} --cache {params.cache:q} --out {output:q}"
+        " {params.labels} --batch-size {params.batch_size} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
 rule tau_sweep:
@@ -72,6 +72,6 @@ rule tau_sweep:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.sun2018.tau_sweep --model {input.model} --cache {params.cache} --probabilities {input.probabilities}"
-        " --taus {params.taus} --out {output} --batch-size {params.batch_size} --device {params.device}"
-        " --threads {threads} > {log} 2>&1"
+        "python -m tagseg.sun2018.tau_sweep --model {input.model:q} --cache {params.cache:q} --probabilities {input.probabilities:q}"
+        " --taus {params.taus} --out {output:q} --batch-size {params.batch_size} --device {params.device}"
+        " --threads {threads} > {log:q} 2>&1"

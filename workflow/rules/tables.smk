@@ -30,7 +30,7 @@ rule paper_table:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.reporting.tables --table {wildcards.table} {params.flags} --out {output} {input} > {log} 2>&1"
+        "python -m tagseg.reporting.tables --table {wildcards.table} {params.flags} --out {output:q} {input:q} > {log:q} 2>&1"
 
 
 rule sun2018_figure4:
@@ -47,8 +47,8 @@ rule sun2018_figure4:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.reporting.figures_sun2018 figure4 --sweeps {input.sweeps} --reference {input.reference}"
-        " --csv {output.csv} --png {output.png} > {log} 2>&1"
+        "python -m tagseg.reporting.figures_sun2018 figure4 --sweeps {input.sweeps:q} --reference {input.reference:q}"
+        " --csv {output.csv:q} --png {output.png:q} > {log:q} 2>&1"
 
 
 rule sun2018_section3:
@@ -64,7 +64,7 @@ rule sun2018_section3:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.reporting.figures_sun2018 section3 --sweeps {input.sweeps} --csv {output.csv} --png {output.png} > {log} 2>&1"
+        "python -m tagseg.reporting.figures_sun2018 section3 --sweeps {input.sweeps:q} --csv {output.csv:q} --png {output.png:q} > {log:q} 2>&1"
 
 
 rule sun2018_figure3:
@@ -83,8 +83,8 @@ rule sun2018_figure3:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.reporting.figures_sun2018 figure3 --cache {params.cache} --baseline {input.baseline} --ours {input.ours}"
-        " --probabilities {input.probabilities} --tau {params.tau} --images {params.images} --png {output} > {log} 2>&1"
+        "python -m tagseg.reporting.figures_sun2018 figure3 --cache {params.cache:q} --baseline {input.baseline:q} --ours {input.ours:q}"
+        " --probabilities {input.probabilities:q} --tau {params.tau} --images {params.images} --png {output:q} > {log:q} 2>&1"
 
 
 rule training_curves:
@@ -98,7 +98,7 @@ rule training_curves:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.reporting.figures_sun2018 curves --logs {input} --png {output} > {log} 2>&1"
+        "python -m tagseg.reporting.figures_sun2018 curves --logs {input:q} --png {output:q} > {log:q} 2>&1"
 
 
 rule luo2017_grid:
@@ -114,7 +114,7 @@ rule luo2017_grid:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.reporting.figures_luo2017 dis_grid --evaluations {input} --csv {output.csv} --png {output.png} > {log} 2>&1"
+        "python -m tagseg.reporting.figures_luo2017 dis_grid --evaluations {input:q} --csv {output.csv:q} --png {output.png:q} > {log:q} 2>&1"
 
 
 rule luo2017_figure5:
@@ -134,9 +134,9 @@ rule luo2017_figure5:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.reporting.figures_luo2017 dis_examples --cache {params.cache} {params.models} --step-size {params.step_size}"
+        "python -m tagseg.reporting.figures_luo2017 dis_examples --cache {params.cache:q} {params.models} --step-size {params.step_size}"
         " --inference {params.inference}"
-        " --png {output} > {log} 2>&1"
+        " --png {output:q} > {log:q} 2>&1"
 
 
 rule claims:
@@ -160,7 +160,7 @@ rule claims:
     shell:
         "python -m tagseg.reporting.claims table {params.sources} --seeds {params.seeds} --tau {params.tau}"
         " --t-tr {params.t_tr} --t-ts {params.t_ts} --margin {params.margin} --splits {params.splits}"
-        " --csv {output.csv} --png {output.png} > {log} 2>&1"
+        " --csv {output.csv:q} --png {output.png:q} > {log:q} 2>&1"
 
 
 # Benchmark files summed per stage (tagseg.reporting.runtime_table), once every other final output exists.
@@ -177,4 +177,4 @@ rule runtime_table:
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.reporting.runtime_table --benchmarks {params.benchmarks} --out {output} > {log} 2>&1"
+        "python -m tagseg.reporting.runtime_table --benchmarks {params.benchmarks:q} --out {output:q} > {log:q} 2>&1"

@@ -2,7 +2,7 @@
 # plus IDW when data.idw names a folder, by tagseg.data.splits into data.root; and, when
 # data.voc12_test_tar names the VOC2012 test tar, the evaluation server's submissions. The raw
 # data comes from download.smk's rules (its paths: common.smk's get_voc_ready, get_archive_marker,
-# get_seg11valid). Inactive at the synthetic scales.
+# get_archive_record, get_seg11valid). Inactive at the synthetic scales.
 
 
 if config["data"]["source"] == "voc":
@@ -19,13 +19,14 @@ if config["data"]["source"] == "voc":
         params:
             voc2012=f"{get_voc_root()}/VOCdevkit/VOC2012",
             sbd=get_sbd_dir(),
+            seg11valid=get_seg11valid(),
             idw=get_idw_flag,
             root=get_output_parent,
         conda:
             "../../envs/tagseg.yaml"
         shell:
-            "python -m tagseg.data.splits --voc2012 {params.voc2012} --sbd {params.sbd}"
-            " --seg11valid {input.seg11valid} {params.idw} --out {params.root} > {log} 2>&1"
+            "python -m tagseg.data.splits --voc2012 {params.voc2012:q} --sbd {params.sbd:q}"
+            " --seg11valid {params.seg11valid:q} {params.idw} --out {params.root:q} > {log:q} 2>&1"
 
 
 if get_submissions():
@@ -52,9 +53,9 @@ if get_submissions():
         conda:
             "../../envs/tagseg.yaml"
         shell:
-            "python -m tagseg.sun2018.export --test-tar {input.tar} --model {input.model}"
-            " --classifier {input.classifier} --tau {params.tau} --out {output} --device {params.device}"
-            " --threads {threads} > {log} 2>&1"
+            "python -m tagseg.sun2018.export --test-tar {input.tar:q} --model {input.model:q}"
+            " --classifier {input.classifier:q} --tau {params.tau} --out {output:q} --device {params.device}"
+            " --threads {threads} > {log:q} 2>&1"
 
     # luo2017: the most-inference DIS, t_tr and t_ts at their largest (the paper's submitted setup, 30 and 30)
     rule export_voc12_test_luo2017:
@@ -78,5 +79,5 @@ if get_submissions():
         conda:
             "../../envs/tagseg.yaml"
         shell:
-            "python -m tagseg.luo2017.export --test-tar {input.tar} --model {input.model} --t-ts {params.t_ts}"
-            " --step-size {params.step_size} --inference {params.inference} --out {output} --device {params.device} --threads {threads} > {log} 2>&1"
+            "python -m tagseg.luo2017.export --test-tar {input.tar:q} --model {input.model:q} --t-ts {params.t_ts}"
+            " --step-size {params.step_size} --inference {params.inference} --out {output:q} --device {params.device} --threads {threads} > {log:q} 2>&1"

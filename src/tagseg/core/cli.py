@@ -12,7 +12,10 @@ import argparse
 import functools
 import inspect
 import re
+import shlex
+import signal
 import sys
+import threading
 import typing
 from dataclasses import MISSING, fields
 from typing import Any, Callable
@@ -71,14 +74,15 @@ def dataclass_from_arguments(cls: type, args: argparse.Namespace) -> Any:
 
 
 def to_flags(settings: dict[str, Any]) -> str:
-    """``{"batch_size": 8, "scale_range": [0.5, 2]}`` -> ``--batch-size 8 --scale-range 0.5 2``."""
+    """``{"batch_size": 8, "scale_range": [0.5, 2]}`` -> ``--batch-size 8 --scale-range 0.5 2``.
+
+    Each value is quoted for the shell where it needs to be (a path with a space in it).
+    """
     parts = []
     for key, value in settings.items():
         flag = f"--{key.replace('_', '-')}"
-        if isinstance(value, (list, tuple)):
-            parts.append(" ".join([flag, *map(str, value)]))
-        else:
-            parts.append(f"{flag} {value}")
+        values = value if isinstance(value, (list, tuple)) else [value]
+        parts.append(" ".join([flag, *(shlex.quote(str(v)) for v in values)]))
     return " ".join(parts)
 
 
@@ -87,11 +91,22 @@ def to_flags(settings: dict[str, Any]) -> str:
 USER_ERRORS = (OSError, ValueError, KeyError, RuntimeError, FloatingPointError)
 
 
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def command(main: Callable[[list[str] | None], int | None]) -> Callable[[list[str] | None], int]:
-    """Wrap a command's ``main(argv)``: it returns 0 (or its own status), or 1 after printing the error."""
+    """Wrap a command's ``main(argv)``: it returns 0 (or its own status), or 1 after printing the error.
+
+    SIGTERM (what SLURM sends at a job's time limit, and snakemake to the jobs of a run it stops)
+    ends the command as an exception would, exit status 143: Python's default would end it on the
+    spot, leaving every temporary file of the writes under way behind; so the clean-up runs.
+    """
 
     @functools.wraps(main)
     def wrapped(argv: list[str] | None = None) -> int:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _stop)
         try:
             status = main(argv)
         except USER_ERRORS as error:

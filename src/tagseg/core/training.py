@@ -9,6 +9,7 @@ loop, and ``model.pt`` (tagseg.core.checkpoint), ``train_log.csv`` and ``run.jso
 
 from __future__ import annotations
 
+import copy
 import csv
 import itertools
 import math
@@ -16,7 +17,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Literal, Protocol
 
@@ -200,7 +201,7 @@ def poly_schedule(settings: TrainingSettings, optimizer: torch.optim.Optimizer) 
     return schedule
 
 
-CHECKPOINT_FORMAT = 3  # bumped when a checkpoint's contents change; other formats are not resumed
+CHECKPOINT_FORMAT = 4  # bumped when a checkpoint's contents change; other formats are not resumed
 
 
 def fit(
@@ -215,6 +216,7 @@ def fit(
     checkpoint_every: int,
     device: torch.device,
     description: str,
+    inputs: dict[str, Any] | None = None,
 ) -> list[dict]:
     """Run ``step`` on ``iterations`` batches; return the log rows (iteration, losses, lr, seconds).
 
@@ -225,23 +227,26 @@ def fit(
 
     Every ``checkpoint_every`` iterations, ``checkpoint_path`` is replaced atomically by one holding
     those states, the batch stream's place, every RNG state, the iteration and the log so far. A
-    checkpoint of the same format and ``settings`` is resumed, so that a run killed at any point and
-    started again ends bit for bit where an unbroken one would (on CPU; tests/test_training.py).
+    checkpoint of the same format, ``settings`` and ``inputs`` (:func:`input_identity` of the files
+    the run reads: its data, a model it starts from) is resumed, so that a run killed at any point and
+    started again ends bit for bit where an unbroken one would (on CPU; tests/test_training.py). One
+    of other settings or inputs is set aside; one whose states do not fit is moved aside.
     """
+    inputs = inputs or {}
     batches = BatchStream(loader) if isinstance(loader, DataLoader) else loader
     log_rows: list[dict] = []
     start = 0
     state = read_training_checkpoint(checkpoint_path)
     if state is not None:
-        if state.get("format") != CHECKPOINT_FORMAT:
+        if state.get("format") != CHECKPOINT_FORMAT or "settings" not in state or "inputs" not in state:
             print(f"ignoring {checkpoint_path}: written by another version of tagseg.core.training", file=sys.stderr)
         elif state["settings"] != settings:
             print(f"ignoring {checkpoint_path}: it was written with other settings", file=sys.stderr)
-        else:
-            for name, obj in stateful.items():
-                obj.load_state_dict(state[name])
-            batches.load_state_dict(state["batches"])
-            set_rng_states(state["rng"], device)
+        elif state["inputs"] != inputs:
+            changed = sorted(name for name in {**inputs, **state["inputs"]} if state["inputs"].get(name) != inputs.get(name))
+            print(f"ignoring {checkpoint_path}: {', '.join(changed)} changed since it was written; training starts afresh",
+                  file=sys.stderr)  # fmt: skip
+        elif _resume(state, stateful, batches, device, checkpoint_path):
             start, log_rows = state["iteration"], state["log"]
             print(f"resuming from {checkpoint_path} at iteration {start}", file=sys.stderr)
     stream = iter(batches)
@@ -258,8 +263,8 @@ def fit(
         progress.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
         if (iteration + 1) % checkpoint_every == 0 and iteration + 1 < iterations:
             state = {name: obj.state_dict() for name, obj in stateful.items()}
-            state.update(format=CHECKPOINT_FORMAT, settings=settings, iteration=iteration + 1, log=log_rows,
-                         batches=batches.state_dict(), rng=rng_states(device))  # fmt: skip
+            state.update(format=CHECKPOINT_FORMAT, settings=settings, inputs=inputs, iteration=iteration + 1,
+                         log=log_rows, batches=batches.state_dict(), rng=rng_states(device))  # fmt: skip
             save_atomic(state, checkpoint_path)
     return log_rows
 
@@ -281,11 +286,57 @@ def read_training_checkpoint(path: Path) -> dict | None:
         reason = f"it holds a {type(state).__name__}, not a checkpoint"
     except UnreadableFile as error:
         reason = error.reason
+    _move_aside(path, f"not a readable training checkpoint ({reason})")
+    return None
+
+
+def _move_aside(path: Path, what: str) -> None:
     aside = io.free_name(path.with_name(f"{path.stem}.unreadable{path.suffix}"))
     path.rename(aside)
-    print(f"warning: {path}: not a readable training checkpoint ({reason}); moved to {aside.name}, training starts afresh",
-          file=sys.stderr)  # fmt: skip
-    return None
+    print(f"warning: {path}: {what}; moved to {aside.name}, training starts afresh", file=sys.stderr)
+
+
+def _resume(state: dict, stateful: dict[str, Any], batches: BatchStream | Resumable, device: torch.device,
+            path: Path) -> bool:  # fmt: skip
+    """Load a checkpoint's states into ``stateful``, the batch stream and the RNGs; True if they fit.
+
+    A checkpoint of the right settings whose states do not fit (a key missing, a tensor of another
+    shape: made by hand, or by a network changed in code) is moved aside, and everything is put back
+    as it was before the attempt, so that training starts afresh as if there had been none.
+    """
+    before = {name: copy.deepcopy(obj.state_dict()) for name, obj in stateful.items()}
+    before_batches, before_rng = copy.deepcopy(batches.state_dict()), rng_states(device)
+    try:
+        for name, obj in stateful.items():
+            obj.load_state_dict(state[name])
+        batches.load_state_dict(state["batches"])
+        set_rng_states(state["rng"], device)
+        int(state["iteration"]), list(state["log"])
+    except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as error:
+        for name, obj in stateful.items():
+            obj.load_state_dict(before[name])
+        batches.load_state_dict(before_batches)
+        set_rng_states(before_rng, device)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        _move_aside(path, f"its states do not fit this run ({type(error).__name__}: {reason[:200]})")
+        return False
+    return True
+
+
+def input_identity(paths: Iterable[str | os.PathLike]) -> dict[str, list[int]]:
+    """Each file's size and modification time (ns), by path: what a checkpoint's inputs must match.
+
+    Rebuilding a cache or retraining a model a run starts from changes them, so a checkpoint
+    written before is not resumed on other data; a run resumed on the same node or another node of
+    a shared file system sees the same values. For a folder, its files, one level down.
+    """
+    identity = {}
+    for path in map(Path, paths):
+        for file in sorted(path.iterdir()) if path.is_dir() else [path]:
+            if file.is_file():
+                stat = file.stat()
+                identity[str(file)] = [stat.st_size, stat.st_mtime_ns]
+    return identity
 
 
 def save_atomic(obj: Any, path: Path) -> None:
@@ -308,6 +359,7 @@ class Plan:
     iterations: int  # how many steps
     description: str  # the progress bar's label
     resume_key: dict[str, Any] | None = None  # what a checkpoint must match to be resumed (default: the settings)
+    inputs: list[str | os.PathLike] = field(default_factory=list)  # files and folders it reads (its data, a model it starts from)
 
 
 def run(settings: TrainingSettings, out_dir: str | os.PathLike, prepare: Callable[[torch.device], Plan]) -> Path:
@@ -326,7 +378,7 @@ def run(settings: TrainingSettings, out_dir: str | os.PathLike, prepare: Callabl
         plan.step, loader=plan.loader, iterations=plan.iterations, schedule=plan.schedule, stateful=plan.stateful,
         settings=plan.resume_key if plan.resume_key is not None else asdict(settings),
         checkpoint_path=out / "checkpoint.pt", checkpoint_every=settings.checkpoint_every, device=device,
-        description=plan.description,
+        description=plan.description, inputs=input_identity(plan.inputs),
     )  # fmt: skip
     record = runtime.run_record(settings, device)
     return write_run(out, Checkpoint(plan.kind, plan.config, plan.network.state_dict(), record), log_rows)

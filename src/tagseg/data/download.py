@@ -3,10 +3,14 @@
 The file appears at ``out`` only once every byte has matched the md5; until then it is
 ``<out>.part``, which the next run resumes with an HTTP ``Range`` request (or restarts, when a
 server ignores ``Range``). A file already at ``out`` (downloaded before, or placed there by hand)
-is verified and kept, never fetched again.
+is verified and kept, never fetched again, and never deleted, even when its md5 is wrong.
+
+Once the file is verified, ``--record`` writes its checksum line (``md5sum``'s format) to a file of
+its own: that record, not the file, is what the workflow declares as the download's output, so
+that Snakemake, which deletes a job's outputs before it runs the job again, never deletes the file.
 
     python -m tagseg.data.download --out data/resources/archives/benchmark.tgz \
-        --md5 82b4d87ceb2ed10f6038a1cba92111cb \
+        --md5 82b4d87ceb2ed10f6038a1cba92111cb --record data/resources/archives/benchmark.tgz.md5 \
         --url https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/semantic_contours/benchmark.tgz
 """
 
@@ -17,7 +21,6 @@ import hashlib
 import http.client
 import os
 import re
-import shutil
 import sys
 import urllib.error
 import urllib.request
@@ -175,29 +178,20 @@ def _from_url(url: str, md5: str, part: Path, name: str, progress: bool) -> None
         raise _Failure(f"md5 {got} != {md5}")
 
 
-def download(urls: Sequence[str], md5: str, out: str | os.PathLike, progress: bool = True,
-             placed: str | os.PathLike | None = None) -> Path:
+def download(urls: Sequence[str], md5: str, out: str | os.PathLike, progress: bool = True) -> Path:
     """Fetch ``out`` from the first of ``urls`` that gives bytes matching ``md5``; return its path.
 
-    An existing ``out`` is verified and kept. So is a copy the user ``placed`` elsewhere (copied to
-    ``out``, the original left as it is): neither is fetched again. A mirror whose bytes do not match
-    loses its partial file and the next is tried; if none gives the file, :class:`DownloadError`
-    names them all.
+    An existing ``out`` (downloaded before, or placed by hand) is verified and kept, not fetched
+    again; one whose md5 is wrong is kept too, and named. A mirror whose bytes do not match loses its
+    partial file and the next is tried; if none gives the file, :class:`DownloadError` names them all.
     """
     md5, out = check_md5(md5), Path(out)
-    if placed is not None and Path(placed).is_file() and not out.exists():
-        have = file_md5(placed)
-        if have != md5:
-            raise DownloadError(f"{placed}: its md5 is {have}, expected {md5}; replace it with the right file or remove it")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out) as tmp:
-            shutil.copyfile(placed, tmp)
-        return out
     if out.exists():
         have = file_md5(out)
         if have != md5:  # never delete what may be the user's own copy; say what to do instead
             raise DownloadError(
-                f"{out}: already there but its md5 is {have}, expected {md5}; remove it to download again"
+                f"{out}: already there but its md5 is {have}, expected {md5}; replace it with the right file, "
+                "or remove it to download again"
             )
         return out
     if not urls:
@@ -217,16 +211,24 @@ def download(urls: Sequence[str], md5: str, out: str | os.PathLike, progress: bo
     raise DownloadError(f"{out.name}: no URL gave a file with md5 {md5}; tried {'; '.join(tried)}")
 
 
+def write_record(path: Path, md5: str, record: Path) -> None:
+    """``record``: ``path``'s checksum line as ``md5sum`` writes it (``md5sum -c`` checks it from its folder)."""
+    with atomic_path(record) as tmp:
+        Path(tmp).write_text(f"{check_md5(md5)}  {path.name}\n")
+
+
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagseg.data.download", description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", action="append", default=[], help="a URL to try, in the order given (repeatable)")
     parser.add_argument("--md5", required=True, help="the file's md5; nothing else is kept")
     parser.add_argument("--out", required=True, type=Path, help="where the verified file goes")
-    parser.add_argument("--placed", type=Path, help="where the user may have put the file by hand: verified and copied, not fetched")
+    parser.add_argument("--record", type=Path, help="once verified, write the file's checksum line (md5sum's format) here")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    path = download(args.url, args.md5, args.out, progress=not args.no_progress, placed=args.placed)
+    path = download(args.url, args.md5, args.out, progress=not args.no_progress)
+    if args.record is not None:
+        write_record(path, args.md5, args.record)
     print(f"{path}: md5 {args.md5.lower()} verified")
     return 0
 

@@ -15,8 +15,9 @@ marker file is written last, so a rule whose output it is never looks complete e
 from __future__ import annotations
 
 import argparse
-import filecmp
 import bz2
+import filecmp
+import glob
 import gzip
 import hashlib
 import json
@@ -184,6 +185,8 @@ def extract(archive: str | os.PathLike, into: str | os.PathLike, marker: str | o
     marker.unlink(missing_ok=True)  # a marker from an earlier extraction must not outlive a failed one
     summary = scan(archive, md5)
     into.mkdir(parents=True, exist_ok=True)
+    for stale in into.glob(f".extracting-{glob.escape(archive.name)}-*"):  # left by a killed extraction of it
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".extracting-{archive.name}-", dir=into))
     try:
         with tarfile.open(archive, "r:*") as tar:

@@ -183,8 +183,9 @@ def read_mask(voc: Path, image_id: str, folder: str = "SegmentationClass") -> np
     path = voc / folder / f"{image_id}.png"
     try:
         with Image.open(path) as image:
-            if image.mode != "P":
-                raise ValueError(f"{path}: expected a P-mode (palette) PNG of class indices, got mode {image.mode}")
+            if image.mode not in ("P", "L"):
+                raise ValueError(f"{path}: expected a PNG of class indices (palette or single-channel), got mode "
+                                 f"{image.mode}{_colour_mask_hint(image)}")  # fmt: skip
             mask = np.asarray(image)
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         if isinstance(error, FileNotFoundError):
@@ -194,6 +195,19 @@ def read_mask(voc: Path, image_id: str, folder: str = "SegmentationClass") -> np
     if bad.size:
         raise ValueError(f"{path}: labels {bad.tolist()} are neither classes 0-20 nor void 255")
     return mask
+
+
+def _colour_mask_hint(image: Image.Image) -> str:
+    """For a colour-coded mask (VOC's colours drawn as RGB): how to turn it into the indices tagseg reads."""
+    if image.mode not in ("RGB", "RGBA"):
+        return ""
+    colours = image.convert("RGB").getcolors(maxcolors=256)
+    palette = np.array(voc_palette(), dtype=np.uint8).reshape(256, 3)
+    known = {tuple(palette[c]) for c in [*range(NUM_CLASSES), IGNORE_INDEX]}
+    if colours is None or not all(colour in known for _, colour in colours):
+        return ""
+    return ("; it is colour-coded in VOC's colours: save each pixel's class index instead, as a palette PNG "
+            "(as VOC's own masks are) or a single-channel one")
 
 
 # --- the cache -------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
             network=net, kind="dis", config=asdict(net.config), step=step, loader=loader, schedule=schedule,
             stateful={"model": net, "optimizer": optimizer}, iterations=config.total_iterations,
             description=f"train dis {config.stage}" + (f" t_tr={config.t_tr}" if config.stage == "stage2" else ""),
-            resume_key=resume_key,
+            resume_key=resume_key, inputs=[train_cache, *([stage1_model, *weak_caches] if config.stage == "stage2" else [])],
         )  # fmt: skip
 
     return run(config, out_dir, prepare)

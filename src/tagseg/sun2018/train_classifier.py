@@ -61,7 +61,7 @@ def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str
         return Plan(
             network=model, kind="classifier", config={"backbone": config.backbone}, step=step, loader=loader,
             schedule=poly_schedule(config, optimizer), stateful={"model": model, "optimizer": optimizer, "scaler": scaler},
-            iterations=config.iterations, description="train classifier",
+            iterations=config.iterations, description="train classifier", inputs=[train_cache],
         )  # fmt: skip
 
     return run(config, out_dir, prepare)

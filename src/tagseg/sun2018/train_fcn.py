@@ -74,7 +74,7 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
         return Plan(
             network=model, kind="fcn", config=fcn_checkpoint_config(model), step=step, loader=loader,
             schedule=poly_schedule(config, optimizers.segmentation), stateful=stateful, iterations=config.iterations,
-            description=f"train {config.arch} {config.variant}",
+            description=f"train {config.arch} {config.variant}", inputs=[train_cache],
         )  # fmt: skip
 
     return run(config, out_dir, prepare)
