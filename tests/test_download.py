@@ -233,6 +233,35 @@ def test_reset_mid_transfer_resumes_with_range(server, tmp_path):
     assert 0 < start <= 120_000  # continued from what arrived, not from the first byte
 
 
+def test_a_full_disk_mid_download_stops_at_once_and_keeps_what_arrived(server, tmp_path, monkeypatch):
+    """No space left is this machine's fault: no other mirror is tried, and the rerun resumes."""
+    import errno
+
+    from tagseg.data import download as download_module
+
+    body = os.urandom(300_000)
+    first, first_route = serve(server, "/full/voc.tar", body)
+    second, second_route = serve(server, "/full-mirror/voc.tar", body)
+    real_copy = download_module._copy
+
+    def full_disk(response, f, digest, bar):
+        f.write(response.read1(50_000))
+        f.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(download_module, "_copy", full_disk)
+    out = tmp_path / "voc.tar"
+    with pytest.raises(DownloadError, match=rf"^{re.escape(str(out))}\.part: not written \(No space left on device\); "
+                                            r"check that its disk has room"):  # fmt: skip
+        download([first, second], md5(body), out, progress=False)
+    assert len(first_route.ranges) == 1 and second_route.ranges == [] and not out.exists()
+    kept = (tmp_path / "voc.tar.part").stat().st_size
+    assert kept > 0
+    monkeypatch.setattr(download_module, "_copy", real_copy)  # room made: the rerun continues from those bytes
+    download([first, second], md5(body), out, progress=False)
+    assert out.read_bytes() == body and first_route.ranges[1] == f"bytes={kept}-"
+
+
 def test_server_ignoring_range_restarts_cleanly(server, tmp_path):
     body = os.urandom(200_000)
     url, route = serve(server, "/norange/voc.tar", body, reset_after=120_000, resets=1, honour_range=False)

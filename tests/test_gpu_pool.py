@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -192,3 +193,11 @@ def test_a_bad_wait_limit_names_the_variable(tmp_path):
     environ = {"CUDA_VISIBLE_DEVICES": "0", "TAGSEG_GPU_WAIT_S": "soon"}
     with pytest.raises(ValueError, match=r"TAGSEG_GPU_WAIT_S: expected a number of seconds >= 0, got 'soon'"):
         gpu_pool.claim_device("auto", environ=environ, lock_dir=tmp_path)
+
+
+def test_a_lock_folder_that_cannot_hold_locks_names_the_variable(tmp_path):
+    (tmp_path / "a file").write_text("")
+    environ = {"CUDA_VISIBLE_DEVICES": "0", "TAGSEG_GPU_LOCK_DIR": str(tmp_path / "a file")}
+    with pytest.raises(OSError, match=rf"gpu pool: {re.escape(str(tmp_path / 'a file'))}: cannot hold the lock files "
+                                      r"\(.*\); set TAGSEG_GPU_LOCK_DIR to a folder this user can write"):  # fmt: skip
+        gpu_pool.claim_device("auto", environ=environ)

@@ -81,6 +81,14 @@ def test_offline_without_weights_says_where_to_put_the_file(tmp_path, monkeypatc
         build_fcn(FCNConfig(backbone="vgg16"), pretrained=True)
 
 
+def test_a_torch_home_that_cannot_hold_the_weights_says_so(tmp_path, monkeypatch):
+    (tmp_path / "a file").write_text("")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "a file"))
+    with pytest.raises(RuntimeError, match=r"model\.pretrained: .*a file/hub/checkpoints: cannot hold the weights "
+                                           r"\(.*\); set TORCH_HOME to a folder you can write, or put the file at"):  # fmt: skip
+        build_fcn(FCNConfig(backbone="vgg16"), pretrained=True)
+
+
 def test_pretrained_needs_vgg16():
     with pytest.raises(ValueError, match="vgg16 only"):
         build_fcn(FCNConfig(backbone="vgg_tiny"), pretrained=True)

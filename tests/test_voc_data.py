@@ -177,6 +177,14 @@ def test_wrong_tag_file_format(tree, capsys):
     _fails(idw.main, ["--root", str(root)], capsys, "tags.txt", "no images listed")
 
 
+@pytest.mark.parametrize("written, meant", [("Dog", "dog"), ("airplane", "aeroplane"), ("tv/monitor", "tvmonitor"),
+                                            ("motorcycle", "motorbike"), ("persn", "person")])
+def test_a_class_written_another_way_in_idw_tags_says_which_was_meant(tree, capsys, written, meant):
+    root = make_idw(tree / "idw")
+    (root / "tags.txt").write_text(f"web_001 person\nweb_002 {written}\n")
+    _fails(idw.main, ["--root", str(root)], capsys, "tags.txt:2", f"got {written!r}", f"did you mean {meant!r}?")
+
+
 def test_idw_image_missing(tree, capsys):
     root = make_idw(tree / "idw")
     (root / "images/web_002.jpg").unlink()

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tagseg.reporting.claims import known_claims
-from tagseg.core.config import ConfigError, validate_config
+from tagseg.core.config import ConfigError, prepare_config, validate_config
 from tagseg.reporting.papers import LUO_TABLES, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def test_shipped_configs_are_valid():
     [
         ("model", "backbone", "vgg19", r"'model\.backbone': 'vgg19' is not one of \['vgg16', 'vgg_tiny'\]"),
         ("train", "iterations", -5, r"'train\.iterations': -5 is less than the minimum of 1"),
-        ("train", "iteratons", 10, r"'train': unknown key\(s\) \['iteratons'\]; allowed: \[.*'iterations'"),
+        ("train", "iteratons", 10, r"'train': unknown key\(s\) \['iteratons'\]; allowed: \[.*'iterations'.*\]; did you mean 'iterations'\?$"),
         ("synthetic", "image_size", 0, r"'synthetic\.image_size'"),
         ("resources", "device", "gpu", r"'resources\.device'"),
     ],
@@ -57,6 +57,17 @@ def test_bad_values_name_the_key_and_what_is_allowed(section, key, value, messag
     config[section][key] = value
     with pytest.raises(ConfigError, match=message):
         validate_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"iterations": 50}, r"config key '<top level>': unknown key\(s\) \['iterations'\]; .*; did you mean train\.iterations or "
+                         r"classifier\.iterations or dis\.iterations\? \(a section's key goes under it: train: \{iterations: \.\.\.\}\)$"),
+    ({"seeds": [2**32]}, r"config key 'seeds\.0': 4294967296 is greater than the maximum of 4294967295$"),
+])  # fmt: skip
+def test_a_key_out_of_its_section_or_a_seed_numpy_cannot_take_is_named(change, message):
+    config = {**default_config(), **change}
+    with pytest.raises(ConfigError, match=message):
+        prepare_config(config, SCHEMA)
 
 
 def _workdir(tmp_path: Path) -> Path:
@@ -343,7 +354,6 @@ def test_nested_command_line_values_plan(tmp_path, override):
 
 
 def test_nested_command_line_values_take_the_schema_types():
-    from tagseg.core.config import prepare_config
 
     config = {**default_config(), "seeds": ["0", "1"], "train": {"iterations": "7", "lr": "1e-3"}, "model": {"pretrained": "x"}}
     config["data"] = {**config["data"], "idw": "null"}
@@ -418,7 +428,6 @@ def test_home_and_variables_in_paths_are_read_as_a_shell_would(tmp_path):
 
 
 def test_a_yaml_1_1_exponent_is_a_number(tmp_path):
-    from tagseg.core.config import prepare_config
 
     config = {**default_config(), **yaml.safe_load("train: {lr: 1e-3}\nclassifier: {weight_decay: 5e-4}")}
     assert config["train"]["lr"] == "1e-3"  # what PyYAML reads

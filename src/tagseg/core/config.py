@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,21 @@ def apply_defaults(config: dict, schema_path: str | Path) -> dict:
     return config
 
 
+def _meant(name: str, section: dict, schema: dict, top: bool) -> str:
+    """``; did you mean 'iterations'?`` for a misspelt key; at the top level, also a section's key
+    written without its section (``iterations: 50`` for ``train: {iterations: 50}``)."""
+    close = difflib.get_close_matches(name, section.get("properties", {}), n=1, cutoff=0.75)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    if top:
+        owners = [f"{owner}.{name}" for owner, spec in schema.get("properties", {}).items()
+                  if name in spec.get("properties", {})]  # fmt: skip
+        if owners:
+            section_name = owners[0].split(".")[0]
+            return f"; did you mean {' or '.join(owners)}? (a section's key goes under it: {section_name}: {{{name}: ...}})"
+    return ""
+
+
 def validate_config(config: dict, schema_path: str | Path) -> None:
     """Raise :class:`ConfigError` naming the first bad key, e.g. ``config key 'model.backbone': ...``."""
     schema = yaml.safe_load(Path(schema_path).read_text())
@@ -132,7 +148,8 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed))
-        raise ConfigError(f"config key '{key}': unknown key(s) {unknown}; allowed: {allowed}")
+        hint = _meant(unknown[0], error.schema, schema, top=not error.absolute_path) if unknown else ""
+        raise ConfigError(f"config key '{key}': unknown key(s) {unknown}; allowed: {allowed}{hint}")
     if error.validator == "enum":
         raise ConfigError(f"config key '{key}': {error.instance!r} is not one of {error.validator_value}")
     raise ConfigError(f"config key '{key}': {error.message}")

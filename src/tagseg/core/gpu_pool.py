@@ -178,7 +178,13 @@ def claim_device(
     if not pool:
         return None  # no GPU: the job runs on the CPU
     folder = Path(lock_dir) if lock_dir is not None else default_lock_dir(environ)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = lock_path(folder, pool[0])
+        os.close(os.open(probe, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as error:
+        raise OSError(f"gpu pool: {folder}: cannot hold the lock files ({error.strerror or error}); set {LOCK_DIR_ENV} "
+                      f"to a folder this user can write, the same for every job on this machine") from None  # fmt: skip
     if timeout_s is None:
         timeout_s = wait_limit(environ)
     start, last_report = time.monotonic(), None

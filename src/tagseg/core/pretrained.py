@@ -32,6 +32,11 @@ def load_torchvision_state(enum_name: str, member: str) -> dict[str, torch.Tenso
         except UnreadableFile as error:
             raise RuntimeError(f"model.pretrained: {path}: not readable weights ({error.reason}); {_hash_advice(path, url)}") from None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # TORCH_HOME at a file, or a folder this user may not write
+        raise RuntimeError(f"model.pretrained: {path.parent}: cannot hold the weights ({error.strerror or error}); "
+                           f"set TORCH_HOME to a folder you can write, or put the file at {path}") from None  # fmt: skip
+    try:
         return torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=True, check_hash=True)
     except (urllib.error.URLError, OSError) as error:
         raise RuntimeError(

@@ -17,6 +17,7 @@ that Snakemake, which deletes a job's outputs before it runs the job again, neve
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import http.client
 import os
@@ -35,6 +36,7 @@ from tagseg.core.io import atomic_path
 CHUNK = 1 << 20  # bytes per read: large enough that hashing, not Python, sets the pace
 TIMEOUT = 60.0  # seconds a connect or a read may stall before the attempt counts as interrupted
 MAX_STALLS = 3  # interruptions in a row without a new byte before a mirror is given up
+LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}  # writing here failed
 USER_AGENT = "tagseg-download/0.1 (urllib)"  # some hosts refuse urllib's default agent
 
 
@@ -163,6 +165,9 @@ def _from_url(url: str, md5: str, part: Path, name: str, progress: bool) -> None
         try:
             got = _attempt(url, md5, part, name, progress)
         except (OSError, http.client.HTTPException) as error:  # reset, timeout, early close: resume
+            if isinstance(error, OSError) and error.errno in LOCAL_ERRNOS:  # this machine's fault: no mirror can help
+                raise DownloadError(f"{part}: not written ({error.strerror}); check that its disk has room and its "
+                                    f"folder is writable, then rerun: the download resumes from what it holds") from None  # fmt: skip
             now = part.stat().st_size if part.exists() else 0
             stalls = 0 if now > before else stalls + 1
             if stalls >= MAX_STALLS:

@@ -20,6 +20,7 @@ its masks). Without IDW the voc scale trains with the SBD weak pool alone and lu
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from dataclasses import dataclass
@@ -72,9 +73,8 @@ def parse_tag_file(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
         check_id(image_id, f"{path}:{n}")
         unknown = [name for name in names if name not in column]
         if unknown:
-            raise ValueError(
-                f"{path}:{n}: expected '<id> <class> ...' with VOC class names, got {unknown[0]!r} in {line.strip()!r}"
-            )
+            raise ValueError(f"{path}:{n}: expected '<id> <class> ...' with VOC class names, got {unknown[0]!r} in "
+                             f"{line.strip()!r}{_spelling_hint(unknown[0])}")  # fmt: skip
         if image_id in seen:
             raise ValueError(f"{path}:{n}: id {image_id!r} listed again (first on line {seen[image_id]})")
         seen[image_id] = n
@@ -85,6 +85,24 @@ def parse_tag_file(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
     if not ids:
         raise ValueError(f"{path}: no images listed (expected '<id> <class> ...' lines)")
     return ids, np.stack(rows)
+
+
+# other datasets' names for VOC's classes (COCO's, ImageNet's), which a tag file made with them holds
+SYNONYMS = {"airplane": "aeroplane", "plane": "aeroplane", "motorcycle": "motorbike",
+            "couch": "sofa", "tv": "tvmonitor", "monitor": "tvmonitor", "television": "tvmonitor",
+            "table": "diningtable", "dining_table": "diningtable", "potted_plant": "pottedplant",
+            "plant": "pottedplant", "people": "person", "human": "person"}  # fmt: skip
+
+
+def _spelling_hint(name: str) -> str:
+    """``; did you mean 'dog'?`` for a VOC class written another way (case, another dataset's name, a typo)."""
+    key = name.lower().replace("-", "_").replace("/", "")
+    guess = key if key in OBJECT_CLASSES else SYNONYMS.get(key)
+    if guess is None:
+        close = difflib.get_close_matches(key, OBJECT_CLASSES, n=1, cutoff=0.75)
+        guess = close[0] if close else None
+    classes = f"(the classes: {' '.join(OBJECT_CLASSES)})"
+    return f"; did you mean {guess!r}? {classes}" if guess else f" {classes}"
 
 
 def read_idw(root: str | os.PathLike) -> IDW:
