@@ -199,3 +199,14 @@ def test_a_model_of_another_kind_or_version_is_named(tiny_caches, tmp_path):
     torch.save({"format": 0, "kind": "fcn", "state": {}}, tmp_path / "old.pt")
     with pytest.raises(ValueError, match=r"old\.pt: not a model file of this version of tagseg; rerun the job that writes it"):
         checkpoint.load(tmp_path / "old.pt", "fcn")
+
+
+def test_every_row_of_the_bad_input_table_names_a_test_that_exists():
+    import re
+
+    text = (ROOT / "docs" / "bad-input.md").read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| case")]
+    named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", text)
+    assert len(rows) >= 60 and len(named) >= len(rows) - 10  # rows saying "same" name the test above them
+    for file, test in named:
+        assert re.search(rf"^def {test}\(", (ROOT / "tests" / file).read_text(), re.M), f"{file}::{test}"

@@ -570,6 +570,7 @@ def test_the_checksum_record_is_written_only_for_a_verified_file_and_md5sum_read
     assert placed.read_bytes() == b"2007_000033\n"  # verified where it was placed, not fetched
     check = subprocess.run(["md5sum", "-c", record.name], cwd=record.parent, capture_output=True, text=True)
     assert check.returncode == 0 and "seg11valid.txt: OK" in check.stdout
+    assert record.stat().st_mtime_ns == placed.stat().st_mtime_ns  # no newer than what was made from the file
     record.unlink()
     placed.write_bytes(b"edited\n")
     assert download_main([*args, "--md5", md5(b"2007_000033\n"), "--no-progress"]) == 1

@@ -217,9 +217,15 @@ def download(urls: Sequence[str], md5: str, out: str | os.PathLike, progress: bo
 
 
 def write_record(path: Path, md5: str, record: Path) -> None:
-    """``record``: ``path``'s checksum line as ``md5sum`` writes it (``md5sum -c`` checks it from its folder)."""
+    """``record``: ``path``'s checksum line as ``md5sum`` writes it (``md5sum -c`` checks it from its folder).
+
+    It takes the file's modification time, so that it is no newer than what was made from the file
+    before (an archive extracted earlier is not extracted again because its record is new).
+    """
     with atomic_path(record) as tmp:
         Path(tmp).write_text(f"{check_md5(md5)}  {path.name}\n")
+        stat = path.stat()
+        os.utime(tmp, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 @command
