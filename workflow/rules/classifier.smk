@@ -38,6 +38,7 @@ rule predict_classifier:
     params:
         caches=[get_cache_dir(split) for split in DATASET.names],
         device=config["resources"]["device"],
+        precision=config["resources"]["precision"],
     threads: config["resources"]["eval_threads"]
     resources:
         gpu=1,
@@ -45,4 +46,4 @@ rule predict_classifier:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.sun2018.train_classifier predict --model {input.model:q} --cache {params.caches:q}"
-        " --out {output.probabilities:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
+        " --out {output.probabilities:q} --device {params.device} --precision {params.precision} --threads {threads} > {log:q} 2>&1"

@@ -91,18 +91,21 @@ def get_dataset_marker(wildcards):
     return f"{DATA_ROOT}/dataset.json"
 
 
+RUN_ON = {"device": config["resources"]["device"], "precision": config["resources"]["precision"]}
+
+
 def _training_flags(settings):
-    """A trainer's settings plus the model and device sections, as command-line flags."""
-    return to_flags({**settings, **config["model"], "device": config["resources"]["device"]})
+    """A trainer's settings plus the model section, the device and the precision, as command-line flags."""
+    return to_flags({**settings, **config["model"], **RUN_ON})
 
 
 def get_train_flags(wildcards):
-    """FCN training settings (config: train, model, resources.device) as command-line flags."""
+    """FCN training settings (config: train, model, resources.device and precision) as command-line flags."""
     return _training_flags(config["train"])
 
 
 def get_classifier_flags(wildcards):
-    """Classifier settings (config: classifier, model, resources.device) as command-line flags."""
+    """Classifier settings (config: classifier, model, resources.device and precision) as command-line flags."""
     return _training_flags(config["classifier"])
 
 
@@ -189,9 +192,9 @@ def get_figure5_flags(wildcards, input):
 
 
 def get_dis_flags(wildcards):
-    """DIS training settings (config: dis, less its grids; resources.device) as command-line flags."""
+    """DIS training settings (config: dis, less its grids; resources.device and precision) as command-line flags."""
     settings = {key: value for key, value in config["dis"].items() if key not in ("t_tr", "t_ts")}
-    return to_flags({**settings, "device": config["resources"]["device"]})
+    return to_flags({**settings, **RUN_ON})
 
 
 def get_weak_caches(wildcards):

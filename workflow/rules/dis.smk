@@ -69,6 +69,7 @@ rule evaluate_dis:
         inference=config["dis"]["inference"],
         batch_size=config["eval"]["batch_size"],
         device=config["resources"]["device"],
+        precision=config["resources"]["precision"],
     threads: config["resources"]["eval_threads"]
     resources:
         gpu=1,
@@ -77,7 +78,7 @@ rule evaluate_dis:
     shell:
         "python -m tagseg.luo2017.evaluate_dis --model {input.model:q} --cache {params.cache:q} --out {output:q}"
         " --t-ts {params.t_ts} --step-size {params.step_size} --inference {params.inference} --batch-size {params.batch_size}"
-        " --device {params.device} --threads {threads} > {log:q} 2>&1"
+        " --device {params.device} --precision {params.precision} --threads {threads} > {log:q} 2>&1"
 
 
 rule evaluate_dis_weak_inference:
@@ -99,6 +100,7 @@ rule evaluate_dis_weak_inference:
         inference=config["dis"]["inference"],
         batch_size=config["eval"]["batch_size"],
         device=config["resources"]["device"],
+        precision=config["resources"]["precision"],
     threads: config["resources"]["eval_threads"]
     resources:
         gpu=1,
@@ -107,4 +109,4 @@ rule evaluate_dis_weak_inference:
     shell:
         "python -m tagseg.luo2017.evaluate_dis --model {input.model:q} --cache {params.cache:q} --withheld-cache {params.withheld:q}"
         " --t-ts {params.steps} --step-size {params.step_size} --inference {params.inference} --batch-size {params.batch_size}"
-        " --out {output:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
+        " --out {output:q} --device {params.device} --precision {params.precision} --threads {threads} > {log:q} 2>&1"

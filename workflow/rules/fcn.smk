@@ -40,6 +40,7 @@ rule evaluate_fcn:
         labels=get_evaluation_label_flags,
         batch_size=config["eval"]["batch_size"],
         device=config["resources"]["device"],
+        precision=config["resources"]["precision"],
     threads: config["resources"]["eval_threads"]
     resources:
         gpu=1,
@@ -47,7 +48,7 @@ rule evaluate_fcn:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.sun2018.evaluate_fcn --model {input.model:q} --cache {params.cache:q} --out {output:q}"
-        " {params.labels} --batch-size {params.batch_size} --device {params.device} --threads {threads} > {log:q} 2>&1"
+        " {params.labels} --batch-size {params.batch_size} --device {params.device} --precision {params.precision} --threads {threads} > {log:q} 2>&1"
 
 
 rule tau_sweep:
@@ -66,6 +67,7 @@ rule tau_sweep:
         taus=config["sun2018"]["taus"],
         batch_size=config["eval"]["batch_size"],
         device=config["resources"]["device"],
+        precision=config["resources"]["precision"],
     threads: config["resources"]["eval_threads"]
     resources:
         gpu=1,
@@ -73,5 +75,5 @@ rule tau_sweep:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.sun2018.tau_sweep --model {input.model:q} --cache {params.cache:q} --probabilities {input.probabilities:q}"
-        " --taus {params.taus} --out {output:q} --batch-size {params.batch_size} --device {params.device}"
+        " --taus {params.taus} --out {output:q} --batch-size {params.batch_size} --device {params.device} --precision {params.precision}"
         " --threads {threads} > {log:q} 2>&1"

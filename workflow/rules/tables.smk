@@ -80,11 +80,13 @@ rule sun2018_figure3:
         cache=get_cache_input_dir,
         tau=config["sun2018"]["tau"],
         images=config["sun2018"]["figure3_images"],
+        precision=config["resources"]["precision"],
     conda:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.reporting.figures_sun2018 figure3 --cache {params.cache:q} --baseline {input.baseline:q} --ours {input.ours:q}"
-        " --probabilities {input.probabilities:q} --tau {params.tau} --images {params.images} --png {output:q} > {log:q} 2>&1"
+        " --probabilities {input.probabilities:q} --tau {params.tau} --images {params.images} --png {output:q}"
+        " --precision {params.precision} > {log:q} 2>&1"
 
 
 rule training_curves:
@@ -131,11 +133,12 @@ rule luo2017_figure5:
         models=get_figure5_flags,
         step_size=config["dis"]["step_size"],
         inference=config["dis"]["inference"],
+        precision=config["resources"]["precision"],
     conda:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.reporting.figures_luo2017 dis_examples --cache {params.cache:q} {params.models} --step-size {params.step_size}"
-        " --inference {params.inference}"
+        " --inference {params.inference} --precision {params.precision}"
         " --png {output:q} > {log:q} 2>&1"
 
 

@@ -47,6 +47,7 @@ if get_submissions():
         params:
             tau=config["sun2018"]["tau"],
             device=config["resources"]["device"],
+            precision=config["resources"]["precision"],
         threads: config["resources"]["eval_threads"]
         resources:
             gpu=1,
@@ -55,7 +56,7 @@ if get_submissions():
         shell:
             "python -m tagseg.sun2018.export --test-tar {input.tar:q} --model {input.model:q}"
             " --classifier {input.classifier:q} --tau {params.tau} --out {output:q} --device {params.device}"
-            " --threads {threads} > {log:q} 2>&1"
+            " --precision {params.precision} --threads {threads} > {log:q} 2>&1"
 
     # luo2017: the most-inference DIS, t_tr and t_ts at their largest (the paper's submitted setup, 30 and 30)
     rule export_voc12_test_luo2017:
@@ -73,6 +74,7 @@ if get_submissions():
             step_size=config["dis"]["step_size"],
             inference=config["dis"]["inference"],
             device=config["resources"]["device"],
+            precision=config["resources"]["precision"],
         threads: config["resources"]["eval_threads"]
         resources:
             gpu=1,
@@ -80,4 +82,5 @@ if get_submissions():
             "../../envs/tagseg.yaml"
         shell:
             "python -m tagseg.luo2017.export --test-tar {input.tar:q} --model {input.model:q} --t-ts {params.t_ts}"
-            " --step-size {params.step_size} --inference {params.inference} --out {output:q} --device {params.device} --threads {threads} > {log:q} 2>&1"
+            " --step-size {params.step_size} --inference {params.inference} --out {output:q} --device {params.device}"
+            " --precision {params.precision} --threads {threads} > {log:q} 2>&1"

@@ -73,6 +73,15 @@ def dataclass_from_arguments(cls: type, args: argparse.Namespace) -> Any:
     return cls(**values)
 
 
+PRECISIONS = ("auto", "fp32", "bf16")  # resources.precision (tagseg.core.precision)
+
+
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--precision`` flag of a command that runs a model (resources.precision; tagseg.core.precision)."""
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="auto (bf16 where shown as good on a CPU with native bf16, AMP on CUDA), fp32 or bf16")  # fmt: skip
+
+
 def to_flags(settings: dict[str, Any]) -> str:
     """``{"batch_size": 8, "scale_range": [0.5, 2]}`` -> ``--batch-size 8 --scale-range 0.5 2``.
 

@@ -89,10 +89,12 @@ def git_commit() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
-def run_record(settings: Any, device: torch.device | None = None) -> dict[str, Any]:
-    """What is needed to tell how an output was made: its settings, the code's commit, the machine."""
+def run_record(settings: Any, device: torch.device | None = None, precision: Any = None) -> dict[str, Any]:
+    """What is needed to tell how an output was made: its settings, the code's commit, the machine,
+    and the arithmetic it ran in (``precision``, a tagseg.core.precision.Precision: fp32, bf16 or fp16)."""
     return {
         "settings": asdict(settings) if is_dataclass(settings) else settings,
+        "precision": precision.name if precision is not None else None,
         "git_commit": git_commit(),
         "tagseg_version": tagseg.__version__,
         "torch_version": str(torch.__version__),  # plain str: model.pt is read with weights_only

@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from tagseg.core import io, runtime
 from tagseg.core.checkpoint import Checkpoint, UnreadableFile, read_tensors, save
+from tagseg.core.precision import FP32, PRECISIONS, Precision
 from tagseg.data.loading import pad_collate
 
 
@@ -52,6 +53,7 @@ class TrainingSettings:
     seed: int = 0  # seeds weights, data order and augmentation
     threads: int = 1  # torch CPU threads (the rule's threads)
     device: str = "auto"  # auto, cpu, cuda or cuda:N
+    precision: str = "auto"  # auto, fp32 or bf16 (resources.precision; tagseg.core.precision)
     num_workers: int = 0  # DataLoader worker processes (decoding is already cached)
 
     def __post_init__(self) -> None:
@@ -65,6 +67,8 @@ class TrainingSettings:
             raise ValueError(f"train.scale_range: expected 0 < low <= high, got {self.scale_range}")
         if self.optimizer not in ("sgd", "adam") or self.lr_policy not in ("constant", "poly"):
             raise ValueError("train.optimizer / train.lr_policy: expected sgd|adam and constant|poly")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"resources.precision: expected one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
 
 class ResumableRandomSampler(RandomSampler):
@@ -358,6 +362,7 @@ class Plan:
     stateful: dict[str, Any]  # everything with a state_dict a checkpoint must hold (network, optimizers...)
     iterations: int  # how many steps
     description: str  # the progress bar's label
+    precision: Precision = FP32  # what the step runs in (recorded in run.json)
     resume_key: dict[str, Any] | None = None  # what a checkpoint must match to be resumed (default: the settings)
     inputs: list[str | os.PathLike] = field(default_factory=list)  # files and folders it reads (its data, a model it starts from)
 
@@ -380,7 +385,7 @@ def run(settings: TrainingSettings, out_dir: str | os.PathLike, prepare: Callabl
         checkpoint_path=out / "checkpoint.pt", checkpoint_every=settings.checkpoint_every, device=device,
         description=plan.description, inputs=input_identity(plan.inputs),
     )  # fmt: skip
-    record = runtime.run_record(settings, device)
+    record = runtime.run_record(settings, device, plan.precision)
     return write_run(out, Checkpoint(plan.kind, plan.config, plan.network.state_dict(), record), log_rows)
 
 

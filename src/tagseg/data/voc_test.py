@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from tagseg.core.cli import add_precision_argument
 from tagseg.data.transforms import eval_preset, to_tensors
 from tagseg.data.voc import write_mask
 
@@ -95,9 +96,10 @@ def export(tar_path: str | os.PathLike, predict: Predictor, out: str | os.PathLi
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags every export command takes: the tar, the model, the archive to write, threads, device."""
+    """The flags every export command takes: the tar, the model, the archive to write, threads, device, precision."""
     parser.add_argument("--test-tar", required=True, help="VOC2012test.tar (the test images and test.txt)")
     parser.add_argument("--model", required=True, help="the trained model.pt")
     parser.add_argument("--out", required=True, help="the submission .tar.gz to write")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    add_precision_argument(parser)

@@ -21,14 +21,15 @@ import torch
 from torch.utils.data import DataLoader
 
 from tagseg.core import io, runtime
-from tagseg.core.cli import command
+from tagseg.core.classes import CLASSES, NUM_CLASSES, with_background
+from tagseg.core.cli import add_precision_argument, command
 from tagseg.core.metrics import ConfusionMatrix, scores
+from tagseg.core.precision import FP32, Precision, resolve
 from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
 from tagseg.luo2017 import INFERENCE_ROUTES
 from tagseg.luo2017.inference import infer_latents, upsampled_argmax
-from tagseg.core.classes import CLASSES, NUM_CLASSES, with_background
-from tagseg.luo2017.network import DualNet, count_parameters, load_dis
+from tagseg.luo2017.network import DualNet, count_parameters, dis_family, load_dis
 
 
 def _sync(device: torch.device) -> None:
@@ -38,7 +39,7 @@ def _sync(device: torch.device) -> None:
 
 def evaluate_counts(
     net: DualNet, loader: DataLoader, t_ts: list[int], step_size: float, device: torch.device,
-    route: str = "literal",
+    route: str = "literal", precision: Precision = FP32,
 ) -> tuple[dict[int, np.ndarray], dict[str, float]]:
     """Confusion matrices per t_ts and seconds spent in the backbone and in the inference steps
     (``route``: how :func:`tagseg.luo2017.inference.infer_latents` takes them)."""
@@ -48,12 +49,12 @@ def evaluate_counts(
         images = images.to(device)
         _sync(device)
         start = time.perf_counter()
-        with torch.inference_mode():
+        with torch.inference_mode(), precision.autocast():
             u1, v1 = net.features(images)
         _sync(device)
         middle = time.perf_counter()
-        reads = infer_latents(net, u1.clone(), v1.clone(), images, steps=max(t_ts), step_size=step_size, readouts=t_ts,
-                              route=route)  # fmt: skip
+        reads = infer_latents(net, u1.clone().float(), v1.clone().float(), images, steps=max(t_ts), step_size=step_size, readouts=t_ts,
+                              route=route, precision=precision)  # fmt: skip
         _sync(device)
         seconds["backbone"] += middle - start
         seconds["inference"] += time.perf_counter() - middle
@@ -71,7 +72,7 @@ def tag_agreement(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 def weak_inference_quality(
     net: DualNet, weak: CachedSplit, withheld: CachedSplit, steps: list[int], step_size: float, batch_size: int,
-    device: torch.device, route: str = "literal",
+    device: torch.device, route: str = "literal", precision: Precision = FP32,
 ) -> dict:
     """Per read-out step: mIoU of the inferred labelmaps against the withheld masks, and the inferred tags'
     precision and recall against the clean tags; also the weak tags' own."""
@@ -86,10 +87,10 @@ def weak_inference_quality(
         images = images.to(device)
         tags = with_background(noisy[seen : seen + len(images)]).to(device)
         seen += len(images)
-        with torch.inference_mode():
+        with torch.inference_mode(), precision.autocast():
             u1, v1 = net.features(images)
-        reads = infer_latents(net, u1.clone(), v1.clone(), images, steps=max(steps), step_size=step_size,
-                              tags=tags, readouts=steps, route=route)  # fmt: skip
+        reads = infer_latents(net, u1.clone().float(), v1.clone().float(), images, steps=max(steps), step_size=step_size,
+                              tags=tags, readouts=steps, route=route, precision=precision)  # fmt: skip
         for t, readout in reads.items():
             matrices[t].update(masks, upsampled_argmax(readout.labelmap, masks.shape[1:]).cpu())
             inferred_tags[t].append((torch.sigmoid(readout.outputs.v3[:, 1:]) >= 0.5).cpu().numpy())
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=16, help="images per pass")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    add_precision_argument(parser)
     args = parser.parse_args(argv)
     if min(args.t_ts) < 0 or args.step_size <= 0:
         raise ValueError(f"--t-ts must be >= 0 and --step-size > 0, got {args.t_ts} and {args.step_size}")
@@ -120,13 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     split = CachedSplit(args.cache)
     if args.withheld_cache:
         net, model_run = load_dis(args.model, device)
+        arithmetic = resolve(args.precision, device, dis_family(model_run))
         steps = sorted(set(args.t_ts))
         quality = weak_inference_quality(net, split, CachedSplit(args.withheld_cache), steps, args.step_size,
-                                         args.batch_size, device, args.inference)  # fmt: skip
+                                         args.batch_size, device, args.inference, arithmetic)  # fmt: skip
         io.write_json(args.out, {
             **quality, "n_images": len(split), "model": str(args.model), "split": str(args.cache),
             "model_run": model_run,
-            "run": runtime.run_record({"steps": steps, "step_size": args.step_size}, device),
+            "run": runtime.run_record({"steps": steps, "step_size": args.step_size, "precision": args.precision},
+                                      device, arithmetic),
         })  # fmt: skip
         for t, read in quality["by_step"].items():
             print(f"t={t}: L^w mIoU {read['labelmap_scores']['mIoU']:.3f}  tags P {read['tags_precision']:.3f}"
@@ -134,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     split.require_masks("nothing to score against")
     net, model_run = load_dis(args.model, device)
+    arithmetic = resolve(args.precision, device, dis_family(model_run))
     t_ts = sorted(set(args.t_ts))
     matrices, seconds = evaluate_counts(net, eval_loader(split, args.batch_size), t_ts, args.step_size, device,
-                                        args.inference)  # fmt: skip
+                                        args.inference, arithmetic)  # fmt: skip
     per_image = {name: 1000.0 * value / len(split) for name, value in seconds.items()}
     result = {
         "by_t_ts": {str(t): {"scores": scores(hist), "confusion": hist.tolist()} for t, hist in matrices.items()},
@@ -147,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         "model": str(args.model),
         "split": str(args.cache),
         "model_run": model_run,
-        "run": runtime.run_record({"t_ts": t_ts, "step_size": args.step_size, "batch_size": args.batch_size}, device),
+        "run": runtime.run_record({"t_ts": t_ts, "step_size": args.step_size, "batch_size": args.batch_size,
+                                   "precision": args.precision}, device, arithmetic),
     }
     io.write_json(args.out, result)
     line = "  ".join(f"t_ts={t}: mIoU {read['scores']['mIoU']:.3f}" for t, read in result["by_t_ts"].items())

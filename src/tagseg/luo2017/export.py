@@ -18,22 +18,24 @@ import torch
 
 from tagseg.core import runtime
 from tagseg.core.cli import command
+from tagseg.core.precision import resolve
 from tagseg.data.voc_test import SUBMISSION_DIR, Predictor, add_export_arguments, export
 from tagseg.luo2017 import INFERENCE_ROUTES
 from tagseg.luo2017.inference import infer_latents, upsampled_argmax
-from tagseg.luo2017.network import load_dis
+from tagseg.luo2017.network import dis_family, load_dis
 
 
 def dis_predictor(model_path: str | os.PathLike, device: torch.device, t_ts: int, step_size: float,
-                  route: str = "literal") -> Predictor:
+                  route: str = "literal", precision: str = "auto") -> Predictor:
     """DIS's refined labelmap after ``t_ts`` test-time inference steps, upsampled to the image."""
-    net, _ = load_dis(model_path, device)
+    net, model_run = load_dis(model_path, device)
+    arithmetic = resolve(precision, device, dis_family(model_run))
 
     def predict(image: torch.Tensor) -> np.ndarray:
-        with torch.inference_mode():
+        with torch.inference_mode(), arithmetic.autocast():
             u1, v1 = net.features(image)
-        readout = infer_latents(net, u1.clone(), v1.clone(), image, steps=t_ts, step_size=step_size,
-                                route=route)[t_ts]
+        readout = infer_latents(net, u1.clone().float(), v1.clone().float(), image, steps=t_ts, step_size=step_size,
+                                route=route, precision=arithmetic)[t_ts]
         return upsampled_argmax(readout.labelmap, image.shape[2:])[0].to(torch.uint8).cpu().numpy()
 
     return predict
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.t_ts < 0 or args.step_size <= 0:
         raise ValueError(f"--t-ts must be >= 0 and --step-size > 0, got {args.t_ts} and {args.step_size}")
     device = runtime.setup(0, args.threads, args.device)
-    predict = dis_predictor(args.model, device, args.t_ts, args.step_size, args.inference)
+    predict = dis_predictor(args.model, device, args.t_ts, args.step_size, args.inference, args.precision)
     count = export(args.test_tar, predict, args.out, device)
     print(f"wrote {count} test predictions to {args.out} ({SUBMISSION_DIR}/*.png)")
     return 0

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from tagseg.core.metrics import class_argmax
+from tagseg.core.precision import FP32, Precision
 from tagseg.luo2017 import INFERENCE_ROUTES
 from tagseg.luo2017.inference_reduced import reduced_steps
 from tagseg.luo2017.network import DualNet, DualOutputs, downsample_image, image_loss, refine, tag_loss
@@ -89,6 +90,7 @@ def infer_latents(
     tags: torch.Tensor | None = None,
     readouts: Iterable[int] | None = None,
     route: Literal["literal", "reduced"] = "literal",
+    precision: Precision = FP32,
 ) -> dict[int, Readout]:
     """Take ``steps`` gradient steps on (u1, v1), the network's parameters fixed; return read-outs.
 
@@ -97,7 +99,8 @@ def infer_latents(
     when given, adds the tag loss (inference in training). ``readouts`` lists the step counts to
     report (default: the last); step 0 is the backbone's features untouched. Gradients are taken
     with respect to u1 and v1 only: no parameter's ``.grad`` is written. ``route="reduced"`` takes
-    the same steps through u3 and v3 (:mod:`tagseg.luo2017.inference_reduced`).
+    the same steps through u3 and v3 (:mod:`tagseg.luo2017.inference_reduced`). The subnets run in
+    ``precision``'s autocast; u1, v1 and their gradients stay fp32.
     """
     if steps < 0 or step_size <= 0:
         raise ValueError(f"infer_latents: expected steps >= 0 and step_size > 0, got {steps}, {step_size}")
@@ -111,7 +114,7 @@ def infer_latents(
     def objective(outputs: DualOutputs) -> torch.Tensor:
         return inference_objective(outputs, target, tags)
 
-    with frozen(net):  # theta fixed
+    with frozen(net), precision.autocast():  # theta fixed
         if route == "reduced":
             reads = reduced_steps(net, u1, v1, objective, steps=steps, step_size=step_size, readouts=wanted)
             return {step: Readout(step=step, outputs=outputs, latents=latents) for step, (outputs, latents) in reads.items()}

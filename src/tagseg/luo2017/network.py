@@ -189,6 +189,11 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def dis_family(model_run: dict) -> str:
+    """The precision family (tagseg.core.precision) of a DIS model, from its run record: its stage."""
+    return f"dis_{model_run['settings']['stage']}"
+
+
 def load_dis(path: str | os.PathLike, device: torch.device) -> tuple[DualNet, dict]:
     """A trained DualNet (tagseg.luo2017.train_dis's model.pt) in eval mode on ``device``, and its run record."""
     saved = checkpoint.load(path, "dis", device)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from tagseg.core.precision import FP32, Precision
 from tagseg.luo2017.inference import infer_latents
 from tagseg.luo2017.network import DualNet, DualOutputs, image_loss, map_loss, tag_loss
 
@@ -65,6 +66,7 @@ def stage1_iteration(
     optimizer: torch.optim.Optimizer,
     step: str,
     image_reduction: str = "mean",
+    precision: Precision = FP32,
 ) -> dict[str, float]:
     """One update of the fully supervised stage; ``optimizer`` holds :func:`stage1_parameters` of ``step``.
 
@@ -72,17 +74,19 @@ def stage1_iteration(
     always uses the summed form, the scale ``step_size`` is set for.
 
     In the reconstruction step the backbone and subnet-1 run without gradients (frozen, batch-norm
-    statistics included), so only subnet-2 can change.
+    statistics included), so only subnet-2 can change. The forward passes and losses run in
+    ``precision``'s autocast (the losses on fp32 casts), the backward pass outside it.
     """
-    if step == "reconstruction":
-        with torch.no_grad():
-            was_training = net.training
-            net.eval()
-            u3 = net.heads(*net.features(images)).u3
-            net.train(was_training)
-        losses = {"loss_img": image_loss(net.reconstruction(torch.softmax(u3, dim=1)), images, image_reduction)}
-    else:
-        losses = supervised_losses(net(images), images, masks, tags, image_reduction)
+    with precision.autocast():
+        if step == "reconstruction":
+            with torch.no_grad():
+                was_training = net.training
+                net.eval()
+                u3 = net.heads(*net.features(images)).u3
+                net.train(was_training)
+            losses = {"loss_img": image_loss(net.reconstruction(torch.softmax(u3.float(), dim=1)), images, image_reduction)}
+        else:
+            losses = supervised_losses(net(images), images, masks, tags, image_reduction)
     total = sum(losses[name] for name in STAGE1_LOSSES[step])
     optimizer.zero_grad(set_to_none=True)
     total.backward()
@@ -105,6 +109,7 @@ def stage2_iteration(
     step_size: float,
     image_reduction: str = "mean",
     route: str = "literal",
+    precision: Precision = FP32,
 ) -> dict[str, float]:
     """One update of the semi-supervised stage (Section 3.1, Eq. 1).
 
@@ -113,24 +118,26 @@ def stage2_iteration(
     tags T^w-hat by ``t_tr`` steps on L_img + L_tag against the weak tags, and take them (softmax
     of the refined labelmap, sigmoid of v3) as targets; (ii) update theta on the three losses of
     both sources, the weak images against their inferred targets. With t_tr = 0 the targets are
-    the network's own predictions (the paper's "degenerate" semi-supervised scheme).
+    the network's own predictions (the paper's "degenerate" semi-supervised scheme). The forward
+    passes, the inference and the losses run in ``precision``'s autocast, the backward pass outside it.
     """
     images, masks, tags = full
-    losses = supervised_losses(net(images), images, masks, tags, image_reduction)
+    with precision.autocast():
+        losses = supervised_losses(net(images), images, masks, tags, image_reduction)
 
-    # The backbone runs once on the weak images: its features, with their graph, serve the update of
-    # theta, and detached they start the inference (theta has not moved yet, so they are the same
-    # values); batch norm's running statistics see the weak batch once.
-    weak_images, weak_tags = weak
-    u1, v1 = net.features(weak_images)
-    inferred = infer_latents(net, u1, v1, weak_images, steps=t_tr, step_size=step_size, tags=weak_tags,
-                             route=route)[t_tr]
-    pseudo_map = inferred.labelmap.exp().detach()  # (B, 21, h, w): L^w
-    pseudo_tags = torch.sigmoid(inferred.outputs.v3).detach()  # (B, 21): clean tags T^w-hat
-    weak_out = net.heads(u1, v1)
-    losses["loss_map_weak"] = soft_cross_entropy(torch.log_softmax(weak_out.u3.float(), dim=1), pseudo_map)
-    losses["loss_img_weak"] = image_loss(weak_out.z3, weak_images, image_reduction)
-    losses["loss_tag_weak"] = tag_loss(weak_out.v3, pseudo_tags)
+        # The backbone runs once on the weak images: its features, with their graph, serve the update of
+        # theta, and detached they start the inference (theta has not moved yet, so they are the same
+        # values); batch norm's running statistics see the weak batch once.
+        weak_images, weak_tags = weak
+        u1, v1 = net.features(weak_images)
+        inferred = infer_latents(net, u1.float(), v1.float(), weak_images, steps=t_tr, step_size=step_size,
+                                 tags=weak_tags, route=route, precision=precision)[t_tr]  # fmt: skip
+        pseudo_map = inferred.labelmap.exp().detach()  # (B, 21, h, w): L^w
+        pseudo_tags = torch.sigmoid(inferred.outputs.v3.float()).detach()  # (B, 21): clean tags T^w-hat
+        weak_out = net.heads(u1, v1)
+        losses["loss_map_weak"] = soft_cross_entropy(torch.log_softmax(weak_out.u3.float(), dim=1), pseudo_map)
+        losses["loss_img_weak"] = image_loss(weak_out.z3, weak_images, image_reduction)
+        losses["loss_tag_weak"] = tag_loss(weak_out.v3, pseudo_tags)
     optimizer.zero_grad(set_to_none=True)
     sum(losses.values()).backward()
     optimizer.step()

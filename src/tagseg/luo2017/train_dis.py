@@ -25,16 +25,17 @@ from typing import Iterator, Literal
 import torch
 from torch.utils.data import ConcatDataset, DataLoader
 
+from tagseg.core.classes import with_background
 from tagseg.core.cli import add_dataclass_arguments, command, dataclass_from_arguments
+from tagseg.core.precision import resolve
+from tagseg.core.runtime import CHANNELS_LAST
+from tagseg.core.training import BatchStream, Plan, TrainingSettings, make_optimizer, poly_schedule, run, shuffled_loader
 from tagseg.data.loading import SegmentationDataset
 from tagseg.data.transforms import train_preset
 from tagseg.data.voc import CachedSplit
-from tagseg.luo2017.stages import stage1_iteration, stage1_step_at, stage2_iteration
-from tagseg.core.classes import with_background
 from tagseg.luo2017 import INFERENCE_ROUTES
 from tagseg.luo2017.network import DISConfig, DualNet, load_dis
-from tagseg.core.runtime import CHANNELS_LAST
-from tagseg.core.training import BatchStream, Plan, TrainingSettings, make_optimizer, poly_schedule, run, shuffled_loader
+from tagseg.luo2017.stages import stage1_iteration, stage1_step_at, stage2_iteration
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
             weak_loader = shuffled_loader(weak, config.weak_batch_size, seed=config.seed + 1,
                                           num_workers=config.num_workers, device=device)  # fmt: skip
             loader = PairedBatches(loader, weak_loader)
+        precision = resolve(config.precision, device, f"dis_{config.stage}")
         optimizer = make_optimizer(config, net.parameters())
         poly = poly_schedule(replace(config, iterations=config.total_iterations), optimizer)
         current = {"iteration": 0}
@@ -117,11 +119,13 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
             if config.stage == "stage1":
                 images, masks, tags = batch
                 phase = stage1_step_at(config.stage1_steps, current["iteration"])
-                return stage1_iteration(net, images, masks, with_background(tags), optimizer, phase, config.image_loss)
+                return stage1_iteration(net, images, masks, with_background(tags), optimizer, phase, config.image_loss,
+                                        precision=precision)  # fmt: skip
             images, masks, tags, weak_images, _, weak_tags = batch
             return stage2_iteration(net, (images, masks, with_background(tags)), (weak_images, with_background(weak_tags)),
                                     optimizer, t_tr=config.t_tr, step_size=config.step_size,
-                                    image_reduction=config.image_loss, route=config.inference)  # fmt: skip
+                                    image_reduction=config.image_loss, route=config.inference,
+                                    precision=precision)  # fmt: skip
 
         resume_key = asdict(config)
         if config.stage == "stage2":
@@ -130,7 +134,7 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
             network=net, kind="dis", config=asdict(net.config), step=step, loader=loader, schedule=schedule,
             stateful={"model": net, "optimizer": optimizer}, iterations=config.total_iterations,
             description=f"train dis {config.stage}" + (f" t_tr={config.t_tr}" if config.stage == "stage2" else ""),
-            resume_key=resume_key, inputs=[train_cache, *([stage1_model, *weak_caches] if config.stage == "stage2" else [])],
+            resume_key=resume_key, precision=precision, inputs=[train_cache, *([stage1_model, *weak_caches] if config.stage == "stage2" else [])],
         )  # fmt: skip
 
     return run(config, out_dir, prepare)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tagseg.core import io
-from tagseg.core.cli import command
+from tagseg.core.cli import add_precision_argument, command
 from tagseg.luo2017 import INFERENCE_ROUTES
 from tagseg.reporting.plotting import plt, read_results, save
 
@@ -52,7 +52,7 @@ def plot_dis_grid(table: pd.DataFrame, out: Path) -> None:
 
 
 def dis_examples(cache, setups: list[tuple[int, int, Path]], step_size: float, n_images: int, out: Path,
-                 route: str = "literal") -> None:
+                 route: str = "literal", precision: str = "auto") -> None:
     """luo2017 Figure 5: input, the downsampled image DIS reconstructs, the predictions of each
     ``(t_tr, t_ts, model.pt)`` setup (the paper's: (0, 0), (5, 0), (10, 10), (30, 30);
     tagseg.reporting.papers.figure5_setups), ground truth; one row per image."""
@@ -62,13 +62,16 @@ def dis_examples(cache, setups: list[tuple[int, int, Path]], step_size: float, n
     from tagseg.core.classes import voc_palette
     from tagseg.data.voc import CachedSplit
     from tagseg.luo2017.inference import infer_latents, upsampled_argmax
-    from tagseg.luo2017.network import downsample_image, load_dis
+    from tagseg.core.precision import resolve
+    from tagseg.luo2017.network import dis_family, downsample_image, load_dis
 
     split = CachedSplit(cache)
     device = torch.device("cpu")
     if not setups:
         raise ValueError("dis_examples: no --model setup given")
-    nets = {t_tr: load_dis(path, device)[0] for t_tr, _, path in setups}
+    loaded = {t_tr: load_dis(path, device) for t_tr, _, path in setups}
+    nets = {t_tr: net for t_tr, (net, _) in loaded.items()}
+    arithmetic = {t_tr: resolve(precision, device, dis_family(run)) for t_tr, (_, run) in loaded.items()}
     palette = np.array(voc_palette(), dtype=np.uint8).reshape(-1, 3)
     rows = range(min(n_images, len(split)))
     columns = ["input", "downsampled", *[f"t_tr={a}, t_ts={b}" for a, b, _ in setups], "ground truth"]
@@ -79,12 +82,14 @@ def dis_examples(cache, setups: list[tuple[int, int, Path]], step_size: float, n
         pictures = [sample.image]
         for t_tr, t_ts, _ in setups:
             net = nets[t_tr]
-            with torch.no_grad():
+            with torch.no_grad(), arithmetic[t_tr].autocast():
                 u1, v1 = net.features(image[None])
+            u1, v1 = u1.float(), v1.float()
             if len(pictures) == 1:
                 small = downsample_image(image[None], u1.shape[2:])[0]
                 pictures.append(denormalize(small).clamp(0, 1).permute(1, 2, 0).numpy())
-            readout = infer_latents(net, u1, v1, image[None], steps=t_ts, step_size=step_size, route=route)[t_ts]
+            readout = infer_latents(net, u1, v1, image[None], steps=t_ts, step_size=step_size, route=route,
+                                    precision=arithmetic[t_tr])[t_ts]  # fmt: skip
             pictures.append(palette[upsampled_argmax(readout.labelmap, sample.mask.shape)[0].numpy()])
         pictures.append(palette[sample.mask])
         for c, picture in enumerate(pictures):
@@ -112,10 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     examples.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
     examples.add_argument("--images", type=int, default=6, help="the split's first N images")
     examples.add_argument("--png", type=Path, required=True, help="figure to write")
+    add_precision_argument(examples)
     args = parser.parse_args(argv)
     if args.command == "dis_examples":
         setups = [(int(t_tr), int(t_ts), Path(path)) for t_tr, t_ts, path in args.model]
-        dis_examples(args.cache, setups, args.step_size, args.images, args.png, args.inference)
+        dis_examples(args.cache, setups, args.step_size, args.images, args.png, args.inference, args.precision)
         return 0
     table = dis_grid_table(read_results(args.evaluations))
     io.write_csv(args.csv, table)

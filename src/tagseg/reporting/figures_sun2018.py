@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tagseg.core import io
-from tagseg.core.cli import command
+from tagseg.core.cli import add_precision_argument, command
 from tagseg.reporting.papers import FIGURE4
 from tagseg.reporting.plotting import plt, read_results, save
 
@@ -101,8 +101,10 @@ def plot_section3(table: pd.DataFrame, out: Path) -> None:
     save(fig, out)
 
 
-def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_images: int, out: Path) -> None:
-    """Rows: input, FCN-8s, ours (FCN-8s+generator with the classifier's labels at tau), ground truth."""
+def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_images: int, out: Path,
+            precision: str = "auto") -> None:  # fmt: skip
+    """Rows: input, FCN-8s, ours (FCN-8s+generator with the classifier's labels at tau), ground truth;
+    each network run on the CPU in the precision its evaluation runs in (``resources.precision``)."""
     import torch
 
     from tagseg.core.classes import voc_palette
@@ -111,13 +113,16 @@ def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_i
     from tagseg.sun2018.fusion import FUSIONS, threshold_labels
     from tagseg.core.metrics import class_argmax
     from tagseg.sun2018.classifier import read_predictions
-    from tagseg.sun2018.network import load_fcn
+    from tagseg.core.precision import resolve
+    from tagseg.sun2018.network import fcn_family, load_fcn
 
     split = CachedSplit(cache)
     probabilities = read_predictions(probabilities_path, split.ids)
     device = torch.device("cpu")
     baseline, _ = load_fcn(baseline_path, device)
     ours, _ = load_fcn(ours_path, device)
+    base_precision = resolve(precision, device, fcn_family(baseline.variant_name))
+    ours_precision = resolve(precision, device, fcn_family(ours.variant_name))
     palette = np.array(voc_palette(), dtype=np.uint8).reshape(-1, 3)
     preset = eval_preset()
     indices = range(min(n_images, len(split)))
@@ -126,8 +131,10 @@ def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_i
         for column, i in enumerate(indices):
             sample = split[i]
             image, _ = preset(*to_tensors(sample.image, sample.mask))
-            scores_base = baseline.fcn(image[None])
-            scores_ours = ours.fcn(image[None])
+            with base_precision.autocast():
+                scores_base = baseline.fcn(image[None]).float()
+            with ours_precision.autocast():
+                scores_ours = ours.fcn(image[None]).float()
             labels = threshold_labels(probabilities[i : i + 1], tau)
             fused = FUSIONS[ours.variant.fusion or "dot"](scores_ours, labels)
             rows = (sample.image, palette[class_argmax(scores_base)[0].numpy()], palette[class_argmax(fused)[0].numpy()],
@@ -184,12 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     fig3.add_argument("--tau", type=float, required=True, help="threshold on the probabilities")
     fig3.add_argument("--images", type=int, default=6, help="the split's first N images")
     fig3.add_argument("--png", type=Path, required=True, help="figure to write")
+    add_precision_argument(fig3)
     curves = commands.add_parser("curves", help="training loss curves of the FCN models")
     curves.add_argument("--logs", nargs="+", type=Path, required=True, help="train_log.csv files")
     curves.add_argument("--png", type=Path, required=True, help="figure to write")
     args = parser.parse_args(argv)
     if args.command == "figure3":
-        figure3(args.cache, args.baseline, args.ours, args.probabilities, args.tau, args.images, args.png)
+        figure3(args.cache, args.baseline, args.ours, args.probabilities, args.tau, args.images, args.png, args.precision)
         return 0
     if args.command == "curves":
         plot_curves(args.logs, args.png)

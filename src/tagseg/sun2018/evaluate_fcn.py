@@ -26,10 +26,11 @@ from tagseg.core import io, runtime
 from tagseg.core.classes import CLASSES, NUM_CLASSES
 from tagseg.core.cli import add_dataclass_arguments, command, dataclass_from_arguments
 from tagseg.core.metrics import ConfusionMatrix, class_argmax, scores
+from tagseg.core.precision import FP32, Precision, resolve
 from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
 from tagseg.sun2018.fusion import label_vector
-from tagseg.sun2018.network import Sun2018Net, load_fcn
+from tagseg.sun2018.network import Sun2018Net, fcn_family, load_fcn
 from tagseg.sun2018.classifier import read_predictions
 from tagseg.sun2018.tau_sweep import tau_sweep
 
@@ -39,6 +40,7 @@ class EvalConfig:
     batch_size: int = 16  # images per forward pass (padded to a common size)
     threads: int = 1  # torch CPU threads
     device: str = "auto"  # auto, cpu, cuda or cuda:N
+    precision: str = "auto"  # auto, fp32 or bf16 (resources.precision; tagseg.core.precision)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.threads < 1:
@@ -46,12 +48,12 @@ class EvalConfig:
 
 
 @torch.inference_mode()
-def split_confusion(model: Sun2018Net, loader: DataLoader, device: torch.device) -> np.ndarray:
+def split_confusion(model: Sun2018Net, loader: DataLoader, device: torch.device, precision: Precision = FP32) -> np.ndarray:
     """The (21, 21) confusion matrix of a model's argmax predictions over a split, fused with the
     split's ground-truth labels where the variant fuses."""
     matrix = ConfusionMatrix(NUM_CLASSES)
     for images, masks, tags in loader:
-        with torch.autocast(device.type, enabled=device.type == "cuda"):
+        with precision.autocast():
             pred = class_argmax(model.segment(images.to(device), label_vector(tags.to(device))))  # (B, H, W)
         matrix.update(masks, pred.cpu())
     return matrix.hist
@@ -70,12 +72,13 @@ def evaluate(
     device = runtime.setup(0, config.threads, config.device)
     split = CachedSplit(cache).require_masks("nothing to score against")
     model, model_run = load_fcn(model_path, device)
+    arithmetic = resolve(config.precision, device, fcn_family(model.variant_name))
     loader = eval_loader(split, config.batch_size)
     if probabilities is None:
-        hist = split_confusion(model, loader, device)
+        hist = split_confusion(model, loader, device, arithmetic)
         labels = {"source": "truth" if model.variant.fusion else "none"}
     else:
-        hist = tau_sweep(model, loader, read_predictions(probabilities, split.ids), [tau], device).labelled[0]
+        hist = tau_sweep(model, loader, read_predictions(probabilities, split.ids), [tau], device, arithmetic).labelled[0]
         labels = {"source": "classifier", "tau": tau, "fusion": model.variant.fusion or "dot",
                   "probabilities": str(probabilities)}  # fmt: skip
     return {
@@ -87,7 +90,7 @@ def evaluate(
         "model": str(model_path),
         "split": str(cache),
         "model_run": model_run,
-        "run": runtime.run_record(config, device),
+        "run": runtime.run_record(config, device, arithmetic),
     }
 
 

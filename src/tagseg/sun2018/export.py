@@ -20,14 +20,15 @@ import torch
 from tagseg.core import runtime
 from tagseg.core.cli import command
 from tagseg.core.metrics import class_argmax
+from tagseg.core.precision import resolve
 from tagseg.data.voc_test import SUBMISSION_DIR, Predictor, add_export_arguments, export
 from tagseg.sun2018.classifier import load_classifier
 from tagseg.sun2018.fusion import FUSIONS, threshold_labels
-from tagseg.sun2018.network import load_fcn
+from tagseg.sun2018.network import fcn_family, load_fcn
 
 
 def fcn_predictor(model_path: str | os.PathLike, device: torch.device, classifier_path: str | os.PathLike | None = None,
-                  tau: float | None = None) -> Predictor:  # fmt: skip
+                  tau: float | None = None, precision: str = "auto") -> Predictor:  # fmt: skip
     """An FCN's argmax, with the classifier's labels at ``tau`` fused as in Table 4 when ``classifier_path`` is given."""
     if (classifier_path is None) != (tau is None):
         raise ValueError("export: --classifier and --tau go together")
@@ -37,12 +38,17 @@ def fcn_predictor(model_path: str | os.PathLike, device: torch.device, classifie
         classifier, _ = load_classifier(classifier_path, device)
     elif model.variant.fusion is not None:
         raise ValueError(f"{model_path}: variant {model.variant_name!r} fuses labels; give --classifier and --tau")
+    arithmetic = resolve(precision, device, fcn_family(model.variant_name))
+    labelling = resolve(precision, device, "classifier")
 
     @torch.inference_mode()
     def predict(image: torch.Tensor) -> np.ndarray:
-        scores = model.fcn(image).float()  # (1, 21, H, W)
+        with arithmetic.autocast():
+            scores = model.fcn(image).float()  # (1, 21, H, W)
         if classifier is not None:  # as tagseg.sun2018.evaluate_fcn --probabilities: the variant's fusion, else dot
-            labels = threshold_labels(torch.sigmoid(classifier(image).float()), tau)  # (1, 21)
+            with labelling.autocast():
+                probabilities = torch.sigmoid(classifier(image).float())
+            labels = threshold_labels(probabilities, tau)  # (1, 21)
             scores = FUSIONS[model.variant.fusion or "dot"](scores, labels)
         return class_argmax(scores)[0].to(torch.uint8).cpu().numpy()
 
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tau", type=float, help="threshold on the classifier's probabilities")
     args = parser.parse_args(argv)
     device = runtime.setup(0, args.threads, args.device)
-    count = export(args.test_tar, fcn_predictor(args.model, device, args.classifier, args.tau), args.out, device)
+    count = export(args.test_tar, fcn_predictor(args.model, device, args.classifier, args.tau, args.precision), args.out, device)
     print(f"wrote {count} test predictions to {args.out} ({SUBMISSION_DIR}/*.png)")
     return 0
 

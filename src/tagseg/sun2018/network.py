@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from tagseg.core import checkpoint
 from tagseg.core.classes import IGNORE_INDEX, NUM_CLASSES
+from tagseg.core.precision import FP32, Precision
 from tagseg.core.runtime import CHANNELS_LAST
 from tagseg.sun2018.fusion import FUSIONS, fused_nll, label_vector
 from tagseg.sun2018.fcn import FCN, FCNConfig
@@ -50,6 +51,11 @@ class Sun2018Net(nn.Module):
         if labels is None:
             raise ValueError(f"variant {self.variant_name!r} fuses image labels; none were given")
         return FUSIONS[self.variant.fusion](scores, labels)
+
+
+def fcn_family(variant: str) -> str:
+    """The precision family of a variant (tagseg.core.precision): the three-step variants apart."""
+    return "fcn_3step" if VARIANTS[variant].auxiliary else "fcn"
 
 
 def fcn_checkpoint_config(net: Sun2018Net) -> dict:
@@ -93,19 +99,20 @@ def train_iteration(
     scaler: torch.amp.GradScaler,
     *,
     adversarial_weight: float = 1.0,
+    precision: Precision = FP32,
 ) -> dict[str, float]:
     """One iteration of Section 2.3; returns the losses it measured.
 
     Without an auxiliary network this is one step on L_seg. With one, three steps: (1) the
     segmentation network alone on L_seg, (2) the auxiliary network alone with the segmentation
-    network fixed, (3) both together on L_seg + L_aux.
+    network fixed, (3) both together on L_seg + L_aux. The forward passes and losses run in
+    ``precision``'s autocast (the losses on fp32 casts), the backward passes and steps outside it.
     """
     labels = label_vector(tags)
-    autocast = torch.autocast(images.device.type, enabled=images.device.type == "cuda")
     seg_opt, aux_opt = optimizers.segmentation, optimizers.auxiliary
 
     # (1) segmentation network on L_seg (Eq. 2), on the fused maps when the variant fuses
-    with autocast:
+    with precision.autocast():
         log_probabilities = net.segment(images, labels)
         seg_loss = fused_nll(log_probabilities, masks)
     _step(seg_loss, [seg_opt], scaler)
@@ -115,7 +122,7 @@ def train_iteration(
     # (2) auxiliary network alone, on step (1)'s maps as a fixed input: no second forward pass,
     # and the segmentation network is left entirely untouched (batch-norm statistics included)
     fixed = log_probabilities.detach().exp()
-    with autocast:
+    with precision.autocast():
         if net.variant.auxiliary == "generator":
             aux_loss = euclidean_loss(net.auxiliary(fixed), images)  # L_gen (Eq. 3)
         else:
@@ -123,7 +130,7 @@ def train_iteration(
     _step(aux_loss, [aux_opt], scaler)
 
     # (3) both on L_seg + L_aux; the discriminator is not trained to be fooled
-    with autocast:
+    with precision.autocast():
         log_probabilities = net.segment(images, labels)
         seg_loss = fused_nll(log_probabilities, masks)
         probabilities = log_probabilities.exp()

@@ -24,7 +24,8 @@ from torch.utils.data import DataLoader
 
 from tagseg.core import io, runtime
 from tagseg.core.classes import CLASSES, NUM_CLASSES
-from tagseg.core.cli import command
+from tagseg.core.cli import add_precision_argument, command
+from tagseg.core.precision import FP32, Precision, resolve
 from tagseg.sun2018.variants import tau_grid
 from tagseg.core.metrics import class_argmax, image_confusions, scores
 from tagseg.data.loading import eval_loader
@@ -32,7 +33,7 @@ from tagseg.data.voc import CachedSplit
 from tagseg.sun2018.classifier import read_predictions
 from tagseg.sun2018.fusion import FUSIONS, threshold_labels
 from tagseg.sun2018.information import label_information
-from tagseg.sun2018.network import Sun2018Net, load_fcn
+from tagseg.sun2018.network import Sun2018Net, fcn_family, load_fcn
 
 
 @dataclass
@@ -48,6 +49,7 @@ def tau_sweep(
     probabilities: torch.Tensor,
     taus: Sequence[float],
     device: torch.device,
+    precision: Precision = FP32,
 ) -> Sweep:
     """Confusion matrices at every tau and without labels. ``loader`` must not shuffle: its i-th image
     is row i of ``probabilities`` (n_images, 20), the classifier's output for the same split.
@@ -62,7 +64,7 @@ def tau_sweep(
     for images, masks, _ in loader:
         batch = probabilities[seen : seen + len(images)]
         seen += len(images)
-        with torch.autocast(device.type, enabled=device.type == "cuda"):
+        with precision.autocast():
             scores = model.fcn(images.to(device)).float()  # (B, 21, H, W), once per image
         # the network without labels, as Sun2018Net.segment computes it for an unfused variant
         unlabelled += image_confusions(masks, class_argmax(F.log_softmax(scores, dim=1)).cpu(), NUM_CLASSES).sum(0)
@@ -95,13 +97,15 @@ def _fused_argmax(model: Sun2018Net, scores: torch.Tensor, labels: torch.Tensor)
     return class_argmax(FUSIONS[model.variant.fusion](scores.permute(0, 3, 1, 2), labels))
 
 
-def sweep_split(model_path, cache, probabilities_path, taus: Sequence[float], *, batch_size=16, threads=1, device="auto") -> dict:
+def sweep_split(model_path, cache, probabilities_path, taus: Sequence[float], *, batch_size=16, threads=1, device="auto",
+                precision="auto") -> dict:  # fmt: skip
     """The sweep over ``taus`` on one split, the unlabelled baseline, and Section 3's measures per tau."""
     torch_device = runtime.setup(0, threads, device)
     split = CachedSplit(cache).require_masks("nothing to score against")
     probabilities = read_predictions(probabilities_path, split.ids)
     model, model_run = load_fcn(model_path, torch_device)
-    sweep = tau_sweep(model, eval_loader(split, batch_size), probabilities, taus, torch_device)
+    arithmetic = resolve(precision, torch_device, fcn_family(model.variant_name))
+    sweep = tau_sweep(model, eval_loader(split, batch_size), probabilities, taus, torch_device, arithmetic)
     rows = []
     for tau, hist in zip(taus, sweep.labelled):
         labels = threshold_labels(probabilities, tau)[:, 1:].numpy()
@@ -116,7 +120,8 @@ def sweep_split(model_path, cache, probabilities_path, taus: Sequence[float], *,
         "probabilities": str(probabilities_path),
         "split": str(cache),
         "model_run": model_run,
-        "run": runtime.run_record({"taus": list(map(float, taus)), "batch_size": batch_size}, torch_device),
+        "run": runtime.run_record({"taus": list(map(float, taus)), "batch_size": batch_size, "precision": precision},
+                                  torch_device, arithmetic),
     }
 
 
@@ -131,11 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=16, help="images per forward pass")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    add_precision_argument(parser)
     args = parser.parse_args(argv)
     if args.taus < 2:
         raise ValueError(f"--taus: expected at least 2 thresholds, got {args.taus}")
     result = sweep_split(args.model, args.cache, args.probabilities, tau_grid(args.taus),
-                         batch_size=args.batch_size, threads=args.threads, device=args.device)  # fmt: skip
+                         batch_size=args.batch_size, threads=args.threads, device=args.device,
+                         precision=args.precision)  # fmt: skip
     io.write_json(args.out, result)
     best = max(result["rows"], key=lambda row: row["mIoU"])
     print(f"baseline mIoU {result['baseline']['mIoU']:.3f}; best tau {best['tau']:.2f}: mIoU {best['mIoU']:.3f}")

@@ -20,11 +20,12 @@ import torch.nn.functional as F
 
 from tagseg.core import io, runtime
 from tagseg.core.runtime import CHANNELS_LAST
-from tagseg.core.cli import add_dataclass_arguments, command, dataclass_from_arguments
+from tagseg.core.cli import add_dataclass_arguments, add_precision_argument, command, dataclass_from_arguments
 from tagseg.data.loading import SegmentationDataset, eval_loader
 from tagseg.data.transforms import train_preset
 from tagseg.data.voc import CachedSplit
 from tagseg.core.metrics import mean_average_precision
+from tagseg.core.precision import FP32, Precision, resolve
 from tagseg.sun2018.classifier import ImageClassifier, load_classifier
 from tagseg.core.training import Plan, TrainingSettings, make_optimizer, poly_schedule, run, shuffled_loader
 
@@ -44,13 +45,14 @@ def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str
         model = ImageClassifier(backbone=config.backbone, pretrained=config.pretrained)
         model = model.to(device, memory_format=CHANNELS_LAST)
         optimizer = make_optimizer(config, model.parameters())
-        scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
+        precision = resolve(config.precision, device, "classifier")
+        scaler = precision.grad_scaler()
         dataset = SegmentationDataset(split, train_preset(config.crop_size, config.scale_range))
         loader = shuffled_loader(dataset, config.batch_size, seed=config.seed, num_workers=config.num_workers, device=device)
 
         def step(batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
             images, _, tags = batch
-            with torch.autocast(device.type, enabled=device.type == "cuda"):
+            with precision.autocast():
                 loss = F.binary_cross_entropy_with_logits(model(images).float(), tags)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -61,27 +63,31 @@ def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str
         return Plan(
             network=model, kind="classifier", config={"backbone": config.backbone}, step=step, loader=loader,
             schedule=poly_schedule(config, optimizer), stateful={"model": model, "optimizer": optimizer, "scaler": scaler},
-            iterations=config.iterations, description="train classifier", inputs=[train_cache],
+            iterations=config.iterations, description="train classifier", inputs=[train_cache], precision=precision,
         )  # fmt: skip
 
     return run(config, out_dir, prepare)
 
 
 @torch.inference_mode()
-def predict_split(model: ImageClassifier, model_run: dict, cache: str | os.PathLike, device: torch.device) -> dict:
+def predict_split(model: ImageClassifier, model_run: dict, cache: str | os.PathLike, device: torch.device,
+                  precision: Precision = FP32) -> dict:  # fmt: skip
     """Per-image class probabilities (n, 20) of a split, and the mAP against the split's tags."""
     split = CachedSplit(cache)
     loader = eval_loader(split, batch_size=16)
-    probabilities = torch.cat([torch.sigmoid(model(images.to(device)).float()).cpu() for images, _, _ in loader])
+    with precision.autocast():
+        probabilities = torch.cat([torch.sigmoid(model(images.to(device)).float()).cpu() for images, _, _ in loader])
     mean_ap, per_class = mean_average_precision(probabilities.numpy(), split.tags)
     return {"ids": split.ids, "probabilities": probabilities.numpy(), "mAP": mean_ap, "AP": per_class,
-            "model_run": model_run, "run": runtime.run_record({"cache": str(cache)}, device)}  # fmt: skip
+            "model_run": model_run, "run": runtime.run_record({"cache": str(cache)}, device, precision)}  # fmt: skip
 
 
-def predict(model_path: str | os.PathLike, cache: str | os.PathLike, *, threads: int = 1, device: str = "auto") -> dict:
+def predict(model_path: str | os.PathLike, cache: str | os.PathLike, *, threads: int = 1, device: str = "auto",
+            precision: str = "auto") -> dict:  # fmt: skip
     """:func:`predict_split` of one split, the model loaded from ``model_path``."""
     torch_device = runtime.setup(0, threads, device)
-    return predict_split(*load_classifier(model_path, torch_device), cache, torch_device)
+    arithmetic = resolve(precision, torch_device, "classifier")
+    return predict_split(*load_classifier(model_path, torch_device), cache, torch_device, arithmetic)
 
 
 def write_predictions(result: dict, out: str | os.PathLike) -> None:
@@ -107,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                                 help="an npz to write per --cache, in order (mAP goes to the .json beside it)")  # fmt: skip
     predict_parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     predict_parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    add_precision_argument(predict_parser)
     args = parser.parse_args(argv)
     if args.command == "train":
         print(f"wrote {train(dataclass_from_arguments(ClassifierConfig, args), args.train_cache, args.out_dir)}")
@@ -115,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"predict: expected one --out per --cache, got {len(args.out)} for {len(args.cache)}")
     device = runtime.setup(0, args.threads, args.device)
     model, model_run = load_classifier(args.model, device)
+    arithmetic = resolve(args.precision, device, "classifier")
     for cache, out in zip(args.cache, args.out):
-        result = predict_split(model, model_run, cache, device)
+        result = predict_split(model, model_run, cache, device, arithmetic)
         write_predictions(result, out)
         print(f"{Path(cache).name}: mAP {result['mAP']:.3f} over {len(result['ids'])} images")
     return 0

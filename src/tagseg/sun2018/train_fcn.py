@@ -27,7 +27,8 @@ from tagseg.data.loading import SegmentationDataset
 from tagseg.data.transforms import train_preset
 from tagseg.data.voc import CachedSplit
 from tagseg.sun2018.fcn import FCNConfig, build_fcn
-from tagseg.sun2018.network import VARIANTS, Optimizers, Sun2018Net, fcn_checkpoint_config, train_iteration
+from tagseg.core.precision import resolve
+from tagseg.sun2018.network import VARIANTS, Optimizers, Sun2018Net, fcn_checkpoint_config, fcn_family, train_iteration
 from tagseg.core.training import Plan, TrainingSettings, make_optimizer, poly_schedule, run, shuffled_loader
 
 
@@ -61,12 +62,14 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
             segmentation=make_optimizer(config, model.fcn.parameters()),
             auxiliary=torch.optim.Adam(model.auxiliary.parameters(), lr=config.auxiliary_lr) if model.auxiliary else None,
         )
-        scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda")
+        precision = resolve(config.precision, device, fcn_family(config.variant))
+        scaler = precision.grad_scaler()
         dataset = SegmentationDataset(split, train_preset(config.crop_size, config.scale_range))
         loader = shuffled_loader(dataset, config.batch_size, seed=config.seed, num_workers=config.num_workers, device=device)
 
         def step(batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
-            return train_iteration(model, *batch, optimizers, scaler, adversarial_weight=config.adversarial_weight)
+            return train_iteration(model, *batch, optimizers, scaler, adversarial_weight=config.adversarial_weight,
+                                   precision=precision)  # fmt: skip
 
         stateful = {"model": model, "optimizer": optimizers.segmentation, "scaler": scaler}
         if optimizers.auxiliary is not None:
@@ -74,7 +77,7 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
         return Plan(
             network=model, kind="fcn", config=fcn_checkpoint_config(model), step=step, loader=loader,
             schedule=poly_schedule(config, optimizers.segmentation), stateful=stateful, iterations=config.iterations,
-            description=f"train {config.arch} {config.variant}", inputs=[train_cache],
+            description=f"train {config.arch} {config.variant}", inputs=[train_cache], precision=precision,
         )  # fmt: skip
 
     return run(config, out_dir, prepare)
