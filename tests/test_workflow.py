@@ -327,6 +327,8 @@ def test_schema_valid_edge_configs_plan(tmp_path, name):
     ("sun2018: {tau: 0.33}", "config keys 'sun2018.tau', 'sun2018.taus': tau 0.33 is not one of the 21 thresholds"),
     ("data: {source: voc, root: data/voc}\ndownloads: {voc_root: nowhere}", "config key 'downloads.voc_root': nowhere holds no VOCdevkit/VOC2012"),
     ("data: {source: synthetic, root: data/s, idw: data/idw}", "config keys 'data.idw', 'data.source': idw is read only from VOC data"),
+    ("dis: {scale_range: [1.5, 0.5]}", "config key 'dis.scale_range': [1.5, 0.5] runs from high to low"),
+    ("dis: {stage1_steps: [0, 0, 0]}", "config key 'dis.stage1_steps': [0, 0, 0] trains stage 1 for no iteration"),
 ])  # fmt: skip
 def test_values_that_do_not_go_together_are_refused_before_any_job(tmp_path, config, message):
     workdir = _workdir(tmp_path)

@@ -49,6 +49,14 @@ def check_combinations(config: dict) -> None:
             if synthetic[low] > synthetic[high]:
                 raise ConfigError(f"config keys 'synthetic.{low}', 'synthetic.{high}': {synthetic[low]} > {synthetic[high]}; "
                                   f"the least number of objects an image has may not exceed the most")  # fmt: skip
+    for section in ("train", "classifier", "dis"):
+        low, high = config[section]["scale_range"]
+        if low > high:
+            raise ConfigError(f"config key '{section}.scale_range': [{low:g}, {high:g}] runs from high to low; "
+                              f"write the smaller factor first")  # fmt: skip
+    if sum(config["dis"]["stage1_steps"]) < 1:
+        raise ConfigError("config key 'dis.stage1_steps': [0, 0, 0] trains stage 1 for no iteration; give at least one "
+                          "of its three steps a count")  # fmt: skip
     tau, taus = config["sun2018"]["tau"], config["sun2018"]["taus"]
     grid = tau_grid(taus)
     if min(abs(tau - t) for t in grid) > 1e-9:
