@@ -212,12 +212,17 @@ def test_report_holds_every_table_and_figure_with_its_caption(smoke_run):
 
 
 def _kill_a_training_job(process: subprocess.Popen, workdir: Path, rng: random.Random) -> Path:
-    """SIGKILL one training job of a running DAG a random moment after it wrote a checkpoint; its run folder."""
+    """SIGKILL one FCN training job of a running DAG a random moment soon after its first checkpoint; its run folder.
+
+    The smoke FCNs train 30 iterations and checkpoint at the 5th: the kill lands within a quarter
+    second of it, well before the job's last iteration (a kill after its last write would find
+    nothing to resume; the DIS and classifier jobs are too short to leave that margin).
+    """
     while process.poll() is None:
-        checkpoints = sorted(workdir.glob("results/**/checkpoint.pt"))
+        checkpoints = sorted(workdir.glob("results/models/**/checkpoint.pt"))
         if checkpoints:
             run = rng.choice(checkpoints).parent.relative_to(workdir)
-            time.sleep(rng.uniform(0, 1))
+            time.sleep(rng.uniform(0, 0.25))
             with contextlib.suppress(psutil.Error):
                 for job in psutil.Process(process.pid).children(recursive=True):
                     args = job.cmdline()  # the python process itself, not the shell that started it
