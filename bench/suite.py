@@ -45,11 +45,12 @@ from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.synthetic import SyntheticConfig, generate
 from tagseg.data.transforms import eval_preset, to_tensors, train_preset
 from tagseg.data.voc import CachedSplit, build_cache, read_ids, tags_from_mask, voc_dir
+from tagseg.core.precision import Precision, native_bf16
 from tagseg.core.runtime import CHANNELS_LAST
 from tagseg.luo2017.evaluate_dis import evaluate_counts
 from tagseg.luo2017.inference import inference_objective
 from tagseg.luo2017.network import DISConfig, DualNet, load_dis
-from tagseg.luo2017.stages import stage1_iteration
+from tagseg.luo2017.stages import stage1_iteration, stage2_iteration
 from tagseg.reporting.readme import replace_section
 from tagseg.sun2018.classifier import read_predictions
 from tagseg.sun2018.evaluate_fcn import split_confusion
@@ -408,9 +409,9 @@ def bench_train(data: Data, args: argparse.Namespace, scratch: Path) -> list[Row
     ]  # fmt: skip
 
 
-def matmul_peak(size: int = 1024, repeats: int = 5) -> float:
-    """This machine's fp32 matrix-multiply rate (FLOP/s) at torch's current threads, measured now."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def matmul_peak(size: int = 1024, repeats: int = 5, dtype: torch.dtype = torch.float32) -> float:
+    """This machine's matrix-multiply rate (FLOP/s) in ``dtype`` at torch's current threads, measured now."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     a @ b
     best = math.inf
     for _ in range(repeats):
@@ -429,28 +430,61 @@ def step_flops(step: Callable[[], None]) -> int:
 
 
 def bench_flops(data: Data, args: argparse.Namespace) -> list[Row]:
+    """Training steps against the matmul peak of the precision they run in, both peaks measured now.
+
+    Rows 5 (fp32) and 5b (bf16 autocast, resources.precision: bf16): FCN-32s, a three-step variant
+    (FCN-32s+label+gen), DIS stage 1's joint step and a DIS stage-2 step (t_tr = 5); and the bf16
+    step's speed over the fp32 one's (5s), interleaved in one run.
+    """
     rows = []
-    peak = matmul_peak()
+    peaks = {"fp32": matmul_peak(), "bf16": matmul_peak(dtype=torch.bfloat16)}
     command = "python bench/suite.py --only flops"
+    rows.append(Row("5p", "bf16 matmul peak over the fp32 one (1024^2, measured in the same run)",
+                    peaks["bf16"] / peaks["fp32"], unit="x", command=command,
+                    setting=f"fp32 {peaks['fp32'] / 1e9:.1f}, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s, "
+                            f"{torch.get_num_threads()} thread(s), native bf16: {native_bf16()}"))  # fmt: skip
     images = torch.randn(8, 3, 48, 48).contiguous(memory_format=CHANNELS_LAST)
     masks = torch.randint(0, 21, (8, 48, 48))
     tags = torch.ones(8, 20)
-    model, optimizers = fcn_model(channels_last=True)
-    scaler = torch.amp.GradScaler("cpu", enabled=False)
-    fcn_step = lambda: train_iteration(model, images, masks, tags, optimizers, scaler)  # noqa: E731
-    torch.manual_seed(0)
-    net = DualNet(DISConfig(backbone="resnet_tiny")).train()
-    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     dis_tags = torch.ones(8, 21)
-    dis_step = lambda: stage1_iteration(net, images, masks, dis_tags, optimizer, "joint")  # noqa: E731
-    steps = (("5", "FCN-32s vgg_tiny training step", fcn_step), ("5d", "DIS resnet_tiny stage-1 joint step", dis_step))
-    for key, name, step in steps:
-        flops = step_flops(step)
-        seconds = statistics.median(interleaved({"step": step}, max(5, args.repeats))["step"])
-        setting = (f"batch 8, 48 px: {flops / 1e9:.2f} GFLOP per step, {flops / seconds / 1e9:.1f} GFLOP/s achieved,"
-                   f" matmul peak {peak / 1e9:.1f} GFLOP/s (1024^2 fp32, {torch.get_num_threads()} thread(s))")  # fmt: skip
-        rows.append(Row(key, f"{name}: achieved FLOP rate over the measured matmul peak", 100 * flops / seconds / peak,
-                        unit="%", setting=setting, command=command))  # fmt: skip
+    arithmetic = {"fp32": Precision("cpu", None), "bf16": Precision("cpu", torch.bfloat16)}
+
+    def fcn_step(variant: str, name: str) -> Callable[[], object]:
+        torch.manual_seed(0)
+        model = Sun2018Net(FCN(FCNConfig(arch="fcn32s")), variant).to(memory_format=CHANNELS_LAST).train()
+        optimizers = Optimizers(make_optimizer(TRAIN, model.fcn.parameters()),
+                                torch.optim.Adam(model.auxiliary.parameters(), lr=1e-3) if model.auxiliary else None)  # fmt: skip
+        scaler = torch.amp.GradScaler("cpu", enabled=False)
+        return lambda: train_iteration(model, images, masks, tags, optimizers, scaler, precision=arithmetic[name])
+
+    def dis_step(stage: str, name: str) -> Callable[[], object]:
+        torch.manual_seed(0)
+        net = DualNet(DISConfig(backbone="resnet_tiny")).to(memory_format=CHANNELS_LAST).train()
+        optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+        if stage == "stage1":
+            return lambda: stage1_iteration(net, images, masks, dis_tags, optimizer, "joint", precision=arithmetic[name])
+        return lambda: stage2_iteration(net, (images, masks, dis_tags), (images.flip(0), dis_tags), optimizer, t_tr=5,
+                                        step_size=0.5, precision=arithmetic[name])  # fmt: skip
+
+    steps = {
+        "": ("FCN-32s vgg_tiny training step", lambda name: fcn_step("base", name)),
+        "g": ("FCN-32s+label+gen vgg_tiny training step (three steps)", lambda name: fcn_step("label_gen", name)),
+        "d": ("DIS resnet_tiny stage-1 joint step", lambda name: dis_step("stage1", name)),
+        "e": ("DIS resnet_tiny stage-2 step, t_tr = 5", lambda name: dis_step("stage2", name)),
+    }
+    for suffix, (name, make) in steps.items():
+        made = {precision: make(precision) for precision in ("fp32", "bf16")}
+        flops = step_flops(made["fp32"])
+        times = interleaved(made, max(5, args.repeats))
+        for precision, key in (("fp32", f"5{suffix}"), ("bf16", f"5b{suffix}")):
+            seconds = statistics.median(times[precision])
+            setting = (f"batch 8, 48 px: {flops / 1e9:.2f} GFLOP per step, {flops / seconds / 1e9:.1f} GFLOP/s achieved, "
+                       f"{precision} matmul peak {peaks[precision] / 1e9:.1f} GFLOP/s ({torch.get_num_threads()} thread(s))")  # fmt: skip
+            rows.append(Row(key, f"{name}, {precision}: achieved FLOP rate over the {precision} matmul peak",
+                            100 * flops / seconds / peaks[precision], unit="%", setting=setting, command=command,
+                            goal=">= 40" if key == "5b" else ""))  # fmt: skip
+        rows.append(ratio_row(f"5s{suffix}", f"{name}: bf16 step speed over fp32", ratio(times, "fp32", "bf16"),
+                              unit="x", setting="batch 8, 48 px, interleaved", command=command))  # fmt: skip
     return rows
 
 

@@ -103,3 +103,15 @@ def test_the_run_record_says_what_the_run_ran_in(tiny_caches, tmp_path, asked):
     train_fcn.train(TrainConfig(**FAST, precision=asked), tiny_caches["train"], tmp_path)
     record = json.loads((tmp_path / "run.json").read_text())
     assert record["precision"] == asked and record["settings"]["precision"] == asked
+
+
+def test_the_fixed_bilinear_upsampling_stays_in_fp32_under_autocast():
+    """CPU autocast would run it in bf16 by a slow kernel; it has no weights, so it runs in fp32."""
+    from tagseg.sun2018.fcn import FixedUpsample
+
+    up = FixedUpsample(21, 8)
+    x = torch.randn(2, 21, 6, 6)
+    with Precision("cpu", torch.bfloat16).autocast():
+        inside = up(x.to(torch.bfloat16))
+    assert inside.dtype == torch.float32
+    assert torch.equal(inside, up(x.to(torch.bfloat16).float()))
