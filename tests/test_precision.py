@@ -115,3 +115,13 @@ def test_the_fixed_bilinear_upsampling_stays_in_fp32_under_autocast():
         inside = up(x.to(torch.bfloat16))
     assert inside.dtype == torch.float32
     assert torch.equal(inside, up(x.to(torch.bfloat16).float()))
+
+
+def test_two_bf16_runs_of_one_seed_are_equal_to_the_bit(tiny_caches, tmp_path):
+    """Reruns reproduce in bf16 as in fp32 (same machine): the tables of two runs are byte-identical."""
+    from tagseg.core import checkpoint
+
+    for run in ("a", "b"):
+        train_fcn.train(TrainConfig(**FAST, precision="bf16"), tiny_caches["train"], tmp_path / run)
+    a, b = (checkpoint.load(tmp_path / run / "model.pt", "fcn").state for run in ("a", "b"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
