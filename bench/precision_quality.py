@@ -26,16 +26,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import sys
 from pathlib import Path
 
 import pandas as pd
-from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from tagseg.reporting.papers import LUO_TABLES, TABLES  # noqa: E402
+from tagseg.reporting.stats import paired_interval  # noqa: E402
 
 MARGIN_POINTS = 1.0  # the largest mean loss a family may show
 
@@ -86,16 +87,11 @@ def rows_of(run: Path, seeds: list[int], tau: str) -> list[dict]:
 
 def verdict(fp32: list[float], bf16: list[float]) -> dict:
     """The rule of this module's docstring on one row's per-seed values (same seed order)."""
-    d = [b - f for f, b in zip(fp32, bf16)]
-    n = len(d)
-    mean = sum(d) / n
-    sd_d = math.sqrt(sum((x - mean) ** 2 for x in d) / (n - 1)) if n > 1 else float("nan")
-    half = stats.t.ppf(0.975, n - 1) * sd_d / math.sqrt(n) if n > 1 else float("nan")
-    fp32_mean = sum(fp32) / n
-    spread = math.sqrt(sum((x - fp32_mean) ** 2 for x in fp32) / (n - 1)) if n > 1 else float("nan")
+    mean, low, high = paired_interval(bf16, fp32)  # the claims table's paired interval
+    spread = statistics.stdev(fp32) if len(fp32) > 1 else math.nan
     passes = mean >= -MARGIN_POINTS and mean >= -spread
-    return {"fp32_mean": fp32_mean, "bf16_mean": sum(bf16) / n, "mean_diff": mean, "ci_low": mean - half,
-            "ci_high": mean + half, "fp32_seed_sd": spread, "passes": passes}  # fmt: skip
+    return {"fp32_mean": statistics.fmean(fp32), "bf16_mean": statistics.fmean(bf16), "mean_diff": mean,
+            "ci_low": low, "ci_high": high, "fp32_seed_sd": spread, "passes": passes}  # fmt: skip
 
 
 def _job_minutes(run: Path, pattern: str) -> float:

@@ -363,7 +363,6 @@ class Plan:
     iterations: int  # how many steps
     description: str  # the progress bar's label
     precision: Precision = FP32  # what the step runs in (recorded in run.json)
-    resume_key: dict[str, Any] | None = None  # what a checkpoint must match to be resumed (default: the settings)
     inputs: list[str | os.PathLike] = field(default_factory=list)  # files and folders it reads (its data, a model it starts from)
 
 
@@ -381,7 +380,7 @@ def run(settings: TrainingSettings, out_dir: str | os.PathLike, prepare: Callabl
     plan.network.train()
     log_rows = fit(
         plan.step, loader=plan.loader, iterations=plan.iterations, schedule=plan.schedule, stateful=plan.stateful,
-        settings=plan.resume_key if plan.resume_key is not None else asdict(settings),
+        settings=asdict(settings),
         checkpoint_path=out / "checkpoint.pt", checkpoint_every=settings.checkpoint_every, device=device,
         description=plan.description, inputs=input_identity(plan.inputs),
     )  # fmt: skip

@@ -127,14 +127,11 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
                                     image_reduction=config.image_loss, route=config.inference,
                                     precision=precision)  # fmt: skip
 
-        resume_key = asdict(config)
-        if config.stage == "stage2":
-            resume_key.update(stage1_model=str(stage1_model), weak_caches=list(map(str, weak_caches)))
         return Plan(
             network=net, kind="dis", config=asdict(net.config), step=step, loader=loader, schedule=schedule,
             stateful={"model": net, "optimizer": optimizer}, iterations=config.total_iterations,
             description=f"train dis {config.stage}" + (f" t_tr={config.t_tr}" if config.stage == "stage2" else ""),
-            resume_key=resume_key, precision=precision, inputs=[train_cache, *([stage1_model, *weak_caches] if config.stage == "stage2" else [])],
+            precision=precision, inputs=[train_cache, *([stage1_model, *weak_caches] if config.stage == "stage2" else [])],
         )  # fmt: skip
 
     return run(config, out_dir, prepare)
