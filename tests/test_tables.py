@@ -103,6 +103,40 @@ def test_probabilities_for_other_images_are_refused(trained, tmp_path):
     assert not (tmp_path / "m.json").exists()
 
 
+def _without_times(result: dict) -> dict:
+    return {**result, "run": {key: value for key, value in result["run"].items() if key != "finished_at"}}
+
+
+def test_one_command_for_a_models_results_gives_what_one_command_each_gives(trained, tmp_path):
+    """The workflow's evaluation job (every result of a model from one load) against a command per result."""
+    model, probabilities, cache = trained
+    flags = ["--batch-size", "3", "--taus", "5"]
+    assert evaluate.main(["--model", str(model), "--evaluate", str(cache), str(tmp_path / "all_val.json"),
+                          "--evaluate-at-tau", str(cache), str(probabilities), "0.5", str(tmp_path / "all_tau.json"),
+                          "--sweep", str(cache), str(probabilities), str(tmp_path / "all_sweep.json"), *flags]) == 0  # fmt: skip
+    assert evaluate.main(["--model", str(model), "--cache", str(cache), "--out", str(tmp_path / "val.json"), *flags]) == 0
+    assert evaluate.main(["--model", str(model), "--cache", str(cache), "--probabilities", str(probabilities),
+                          "--tau", "0.5", "--out", str(tmp_path / "tau.json"), *flags]) == 0  # fmt: skip
+    assert tau_sweep.main(["--model", str(model), "--cache", str(cache), "--probabilities", str(probabilities),
+                           "--taus", "5", "--batch-size", "3", "--out", str(tmp_path / "sweep.json")]) == 0  # fmt: skip
+    for name in ("val", "tau", "sweep"):
+        together, alone = (json.loads((tmp_path / f"{stem}.json").read_text()) for stem in (f"all_{name}", name))
+        assert _without_times(together) == _without_times(alone), name
+    assert json.loads((tmp_path / "all_tau.json").read_text())["labels"]["tau"] == 0.5
+
+
+def test_a_failing_result_leaves_none_of_the_models_results(trained, tmp_path):
+    model, probabilities, cache = trained
+    with np.load(probabilities) as saved:
+        ids, values = list(saved["ids"]), saved["probabilities"]
+    write_predictions({"ids": ids[::-1], "probabilities": values[::-1]}, tmp_path / "shuffled.npz")
+    assert evaluate.main(["--model", str(model), "--evaluate", str(cache), str(tmp_path / "val.json"),
+                          "--sweep", str(cache), str(tmp_path / "shuffled.npz"), str(tmp_path / "sweep.json")]) == 1  # fmt: skip
+    assert not (tmp_path / "val.json").exists() and not (tmp_path / "sweep.json").exists()
+    with pytest.raises(SystemExit):  # one output named twice
+        evaluate.main(["--model", str(model), "--evaluate", str(cache), "a.json", "--evaluate", str(cache), "a.json"])
+
+
 def test_sweep_figures_start_at_the_baseline(trained, tmp_path):
     model, probabilities, cache = trained
     sweeps = []

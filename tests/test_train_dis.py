@@ -97,6 +97,32 @@ def test_weak_pool_inference_is_scored_against_withheld_masks_and_clean_tags(tin
     assert 0 <= result["by_step"]["3"]["labelmap_scores"]["mIoU"] <= 1
 
 
+def test_one_command_for_a_models_results_gives_what_one_command_each_gives(tiny_root, tiny_caches, tmp_path):
+    """The workflow's evaluation job (every split and weak pool of a model from one load) against a command each."""
+    import json
+
+    from tagseg.luo2017 import evaluate_dis
+    from tagseg.data.voc import build_cache
+
+    build_cache(tiny_root, "weak_noisy", tmp_path / "withheld", withheld=True)
+    weak, withheld, val = tiny_caches["weak_noisy"], tmp_path / "withheld", tiny_caches["val"]
+    model = train_dis.train(DISTrainConfig(stage1_steps=(2, 1, 2), **FAST), tiny_caches["train"], tmp_path / "s1")
+    flags = ["--batch-size", "4", "--t-ts", "0", "2"]
+    assert evaluate_dis.main(["--model", str(model), "--evaluate", str(val), str(tmp_path / "all_val.json"),
+                              "--weak", str(weak), str(withheld), str(tmp_path / "all_weak.json"),
+                              "--weak-steps", "0", "3", *flags]) == 0  # fmt: skip
+    assert evaluate_dis.main(["--model", str(model), "--cache", str(val), "--out", str(tmp_path / "val.json"), *flags]) == 0
+    assert evaluate_dis.main(["--model", str(model), "--cache", str(weak), "--withheld-cache", str(withheld),
+                              "--out", str(tmp_path / "weak.json"), "--batch-size", "4", "--t-ts", "0", "3"]) == 0  # fmt: skip
+    for name in ("val", "weak"):
+        together, alone = (json.loads((tmp_path / f"{stem}.json").read_text()) for stem in (f"all_{name}", name))
+        for result in (together, alone):
+            result["run"].pop("finished_at")
+            result.pop("ms_per_image", None)  # timings
+        assert together == alone, name
+    assert sorted(json.loads((tmp_path / "all_weak.json").read_text())["by_step"], key=int) == ["0", "3"]
+
+
 def test_both_stages_resume_bit_for_bit_after_a_crash(tiny_caches, tmp_path, monkeypatch, capsys):
     """Stage 1 killed inside its second step, stage 2 (two batch streams) mid-run: each resumes from
     its checkpoint to the weights of an unbroken run."""

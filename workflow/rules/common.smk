@@ -2,6 +2,7 @@ import re
 import shlex
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from snakemake.settings.types import DeploymentMethod
 
@@ -437,3 +438,90 @@ def get_archive_record(wildcards=None, name=None):
 
 def get_archive_md5(wildcards):
     return ARCHIVES[wildcards.name]["md5"]
+
+
+# --- the evaluations: one job per trained model (workflow/rules/fcn.smk, dis.smk) ---------------
+# Each job loads its model (and starts torch, 2-2.5 s) once and writes every result of it that a
+# table, figure or claim reads: the results below, collected from those rules' input functions.
+EVALUATED = {
+    "fcn": re.compile(r"results/metrics/(?P<arch>\w+)/(?P<variant>\w+)/seed(\d+|{seed})/(?P<split>\w+?)(\.tau(?P<tau>[0-9.]+))?\.json"),
+    "sweep": re.compile(r"results/sweeps/(?P<arch>\w+)/(?P<variant>\w+)/seed(\d+|{seed})/(?P<split>\w+)\.json"),
+    "dis": re.compile(r"results/dis_metrics/(?P<run>\w+)/seed(\d+|{seed})/(?P<split>\w+)\.json"),
+    "weak": re.compile(r"results/dis_weak/(?P<run>stage1)/seed(\d+|{seed})/(?P<split>\w+)\.json"),
+}
+
+
+def _read_results():
+    """Every evaluation result the tables, figures and claims read, each seed's."""
+    files = {path for table in PAPER_TABLES for path in get_table_metrics(SimpleNamespace(table=table))}
+    files |= set(get_claims_inputs(None)) | set(get_figure4_sweeps(None)) | set(get_dis_grid_metrics(None))
+    files |= set(get_metrics("fcn32s", "gen", FIGURE4["split"]))  # Figure 4's reference line
+    return files
+
+
+def _evaluated(path):
+    """(kind of result, its fields: arch, variant or run, split, tau) of an evaluation output's path."""
+    kind, match = next((kind, m) for kind, pattern in EVALUATED.items() if (m := pattern.fullmatch(path)))
+    return kind, {"tau": None, **match.groupdict()}
+
+
+def _plan_evaluations():
+    """{("fcn", (arch, variant)) or ("dis", run): output patterns with a {seed} wildcard}, every model's."""
+    plan = {}
+    for path in sorted(_read_results()):
+        kind, match = _evaluated(path)
+        model = ("fcn", (match["arch"], match["variant"])) if kind in ("fcn", "sweep") else ("dis", match["run"])
+        pattern = re.sub(r"(?<=seed)\d+(?=/)", "{seed}", path)
+        plan.setdefault(model, [])
+        if pattern not in plan[model]:
+            plan[model].append(pattern)
+    return plan
+
+
+EVALUATIONS = _plan_evaluations()
+
+
+def _evaluation_tasks(output):
+    """(kind, split, tau, output path) for each output of a model's evaluation job."""
+    for path in output:
+        kind, match = _evaluated(path)
+        yield kind, match["split"], match["tau"], path
+
+
+def get_evaluation_job_inputs(outputs):
+    """The caches (and the classifier's probabilities) a model's evaluation job reads, as patterns."""
+    inputs = {}
+    for kind, split, tau, _ in _evaluation_tasks(outputs):
+        inputs[f"cache_{split}"] = get_cache_files(split)
+        if kind == "weak":
+            inputs[f"cache_{split}_withheld"] = get_cache_files(f"{split}_withheld")
+        if kind == "sweep" or tau:
+            inputs[f"probabilities_{split}"] = f"results/classifier/seed{{seed}}/{split}.npz"
+    return inputs
+
+
+def get_fcn_evaluation_flags(wildcards, output):
+    """``--evaluate``, ``--evaluate-at-tau`` and ``--sweep`` flags: one per output (tagseg.sun2018.evaluate_fcn)."""
+    flags = []
+    for kind, split, tau, path in _evaluation_tasks(output):
+        cache = shlex.quote(get_cache_dir(split))
+        probabilities = shlex.quote(f"results/classifier/seed{wildcards.seed}/{split}.npz")
+        if kind == "sweep":
+            flags.append(f"--sweep {cache} {probabilities} {shlex.quote(path)}")
+        elif tau:
+            flags.append(f"--evaluate-at-tau {cache} {probabilities} {tau} {shlex.quote(path)}")
+        else:
+            flags.append(f"--evaluate {cache} {shlex.quote(path)}")
+    return " ".join(flags)
+
+
+def get_dis_evaluation_flags(wildcards, output):
+    """``--evaluate`` and ``--weak`` flags: one per output (tagseg.luo2017.evaluate_dis)."""
+    flags = []
+    for kind, split, _, path in _evaluation_tasks(output):
+        cache = shlex.quote(get_cache_dir(split))
+        if kind == "weak":
+            flags.append(f"--weak {cache} {shlex.quote(get_cache_dir(split + '_withheld'))} {shlex.quote(path)}")
+        else:
+            flags.append(f"--evaluate {cache} {shlex.quote(path)}")
+    return " ".join(flags)

@@ -52,61 +52,41 @@ rule train_dis_stage2:
         " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
 
 
-rule evaluate_dis:
-    input:
-        cache=get_cache_files("{split}"),
-        model="results/dis/{run}/seed{seed}/model.pt",
-    output:
-        "results/dis_metrics/{run}/seed{seed}/{split}.json",
-    log:
-        "logs/evaluate_dis/{run}_seed{seed}_{split}.log",
-    benchmark:
-        "benchmarks/evaluate_dis/{run}_seed{seed}_{split}.tsv"
-    params:
-        cache=get_cache_input_dir,
-        t_ts=" ".join(map(str, config["dis"]["t_ts"])),
-        step_size=config["dis"]["step_size"],
-        inference=config["dis"]["inference"],
-        batch_size=config["eval"]["batch_size"],
-        device=config["resources"]["device"],
-        precision=config["resources"]["precision"],
-    threads: config["resources"]["eval_threads"]
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/tagseg.yaml"
-    shell:
-        "python -m tagseg.luo2017.evaluate_dis --model {input.model:q} --cache {params.cache:q} --out {output:q}"
-        " --t-ts {params.t_ts} --step-size {params.step_size} --inference {params.inference} --batch-size {params.batch_size}"
-        " --device {params.device} --precision {params.precision} --threads {threads} > {log:q} 2>&1"
+# One job per model and seed for every result of it the tables, figures and claims read (common.smk:
+# EVALUATIONS): its scores on a split at every t_ts from one pass, and for stage-1 models inference
+# on the weak pools at the t_tr steps, measured against their withheld masks and clean tags.
+for (kind, run), planned in EVALUATIONS.items():
+    if kind != "dis":
+        continue
 
-
-rule evaluate_dis_weak_inference:
-    input:
-        cache=get_cache_files("{pool}"),
-        withheld=get_cache_files("{pool}_withheld"),
-        model="results/dis/stage1/seed{seed}/model.pt",
-    output:
-        "results/dis_weak/stage1/seed{seed}/{pool}.json",
-    log:
-        "logs/evaluate_dis/stage1_seed{seed}_{pool}_inference.log",
-    benchmark:
-        "benchmarks/evaluate_dis/stage1_seed{seed}_{pool}_inference.tsv"
-    params:
-        cache=get_cache_input_dir,
-        withheld=get_withheld_input_dir,
-        steps=" ".join(map(str, config["dis"]["t_tr"])),
-        step_size=config["dis"]["step_size"],
-        inference=config["dis"]["inference"],
-        batch_size=config["eval"]["batch_size"],
-        device=config["resources"]["device"],
-        precision=config["resources"]["precision"],
-    threads: config["resources"]["eval_threads"]
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/tagseg.yaml"
-    shell:
-        "python -m tagseg.luo2017.evaluate_dis --model {input.model:q} --cache {params.cache:q} --withheld-cache {params.withheld:q}"
-        " --t-ts {params.steps} --step-size {params.step_size} --inference {params.inference} --batch-size {params.batch_size}"
-        " --out {output:q} --device {params.device} --precision {params.precision} --threads {threads} > {log:q} 2>&1"
+    rule:
+        name:
+            f"evaluate_dis_{run}"
+        input:
+            **get_evaluation_job_inputs(planned),
+            model=f"results/dis/{run}/seed{{seed}}/model.pt",
+        output:
+            planned,
+        log:
+            f"logs/evaluate_dis/{run}_seed{{seed}}.log",
+        benchmark:
+            f"benchmarks/evaluate_dis/{run}_seed{{seed}}.tsv"
+        params:
+            results=get_dis_evaluation_flags,
+            t_ts=" ".join(map(str, config["dis"]["t_ts"])),
+            weak_steps=" ".join(map(str, config["dis"]["t_tr"])),
+            step_size=config["dis"]["step_size"],
+            inference=config["dis"]["inference"],
+            batch_size=config["eval"]["batch_size"],
+            device=config["resources"]["device"],
+            precision=config["resources"]["precision"],
+        threads: config["resources"]["eval_threads"]
+        resources:
+            gpu=1,
+        conda:
+            "../../envs/tagseg.yaml"
+        shell:
+            "python -m tagseg.luo2017.evaluate_dis --model {input.model:q} {params.results}"
+            " --t-ts {params.t_ts} --weak-steps {params.weak_steps} --step-size {params.step_size}"
+            " --inference {params.inference} --batch-size {params.batch_size}"
+            " --device {params.device} --precision {params.precision} --threads {threads} > {log:q} 2>&1"

@@ -7,6 +7,15 @@ milliseconds per image of the backbone and of the inference steps (luo2017 Table
 
     python -m tagseg.luo2017.evaluate_dis --model runs/dis2_t5/model.pt --cache data/synthetic/cache/test \\
         --t-ts 0 10 30 --out test.json
+
+One command can run every evaluation of a model, loading it (and starting torch) once; the workflow
+runs a model's evaluations so, the weak pools' (stage-1 models) at the steps of ``--weak-steps``:
+
+    python -m tagseg.luo2017.evaluate_dis --model runs/dis1/model.pt --t-ts 0 10 30 \\
+        --evaluate data/synthetic/cache/test test.json --evaluate data/synthetic/cache/noisy_test noisy_test.json \\
+        --weak data/synthetic/cache/weak_noisy data/synthetic/cache/weak_noisy_withheld weak_noisy.json --weak-steps 0 5
+
+Every result is computed before any is written: a failure leaves none of them behind.
 """
 
 from __future__ import annotations
@@ -101,63 +110,105 @@ def weak_inference_quality(
     }  # fmt: skip
 
 
-@command
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagseg.luo2017.evaluate_dis", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="model.pt written by tagseg.luo2017.train_dis")
-    parser.add_argument("--cache", required=True, help="cached pixel-labelled split (tagseg.data.voc)")
-    parser.add_argument("--out", required=True, help="metrics JSON to write")
-    parser.add_argument("--t-ts", type=int, nargs="+", default=[0, 10, 30], help="inference steps to read out")
-    parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
-    parser.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
-    parser.add_argument("--withheld-cache", help="a weak pool's withheld masks and clean tags: measure inference in training")
-    parser.add_argument("--batch-size", type=int, default=16, help="images per pass")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    add_precision_argument(parser)
-    args = parser.parse_args(argv)
-    if min(args.t_ts) < 0 or args.step_size <= 0:
-        raise ValueError(f"--t-ts must be >= 0 and --step-size > 0, got {args.t_ts} and {args.step_size}")
-    device = runtime.setup(0, args.threads, args.device)
-    split = CachedSplit(args.cache)
-    if args.withheld_cache:
-        net, model_run = load_dis(args.model, device)
-        arithmetic = resolve(args.precision, device, dis_family(model_run))
-        steps = sorted(set(args.t_ts))
-        quality = weak_inference_quality(net, split, CachedSplit(args.withheld_cache), steps, args.step_size,
-                                         args.batch_size, device, args.inference, arithmetic)  # fmt: skip
-        io.write_json(args.out, {
-            **quality, "n_images": len(split), "model": str(args.model), "split": str(args.cache),
-            "model_run": model_run,
-            "run": runtime.run_record({"steps": steps, "step_size": args.step_size, "precision": args.precision},
-                                      device, arithmetic),
-        })  # fmt: skip
-        for t, read in quality["by_step"].items():
-            print(f"t={t}: L^w mIoU {read['labelmap_scores']['mIoU']:.3f}  tags P {read['tags_precision']:.3f}"
-                  f" R {read['tags_recall']:.3f}")  # fmt: skip
-        return 0
-    split.require_masks("nothing to score against")
-    net, model_run = load_dis(args.model, device)
-    arithmetic = resolve(args.precision, device, dis_family(model_run))
-    t_ts = sorted(set(args.t_ts))
-    matrices, seconds = evaluate_counts(net, eval_loader(split, args.batch_size), t_ts, args.step_size, device,
-                                        args.inference, arithmetic)  # fmt: skip
+def score_split(net: DualNet, model_run: dict, model_path, cache, t_ts: list[int], step_size: float, batch_size: int,
+                device: torch.device, route: str, precision: str, arithmetic: Precision) -> dict:  # fmt: skip
+    """A split's evaluation at every t_ts, with its timing and run record (``precision``: the setting asked
+    for, ``arithmetic`` what it resolved to)."""
+    split = CachedSplit(cache).require_masks("nothing to score against")
+    t_ts = sorted(set(t_ts))
+    matrices, seconds = evaluate_counts(net, eval_loader(split, batch_size), t_ts, step_size, device, route, arithmetic)
     per_image = {name: 1000.0 * value / len(split) for name, value in seconds.items()}
-    result = {
+    return {
         "by_t_ts": {str(t): {"scores": scores(hist), "confusion": hist.tolist()} for t, hist in matrices.items()},
         "classes": list(CLASSES),
         "n_images": len(split),
         "ms_per_image": {"backbone": per_image["backbone"], f"inference_{max(t_ts)}_steps": per_image["inference"]},
         "parameters": count_parameters(net),
-        "model": str(args.model),
-        "split": str(args.cache),
+        "model": str(model_path),
+        "split": str(cache),
         "model_run": model_run,
-        "run": runtime.run_record({"t_ts": t_ts, "step_size": args.step_size, "batch_size": args.batch_size,
-                                   "precision": args.precision}, device, arithmetic),
-    }
-    io.write_json(args.out, result)
-    line = "  ".join(f"t_ts={t}: mIoU {read['scores']['mIoU']:.3f}" for t, read in result["by_t_ts"].items())
-    print(f"{Path(args.cache).name}: {line}")
+        "run": runtime.run_record({"t_ts": t_ts, "step_size": step_size, "batch_size": batch_size,
+                                   "precision": precision}, device, arithmetic),
+    }  # fmt: skip
+
+
+def score_weak_pool(net: DualNet, model_run: dict, model_path, cache, withheld, steps: list[int], step_size: float,
+                    batch_size: int, device: torch.device, route: str, precision: str, arithmetic: Precision) -> dict:  # fmt: skip
+    """:func:`weak_inference_quality` on a weak pool, with its run record."""
+    split = CachedSplit(cache)
+    steps = sorted(set(steps))
+    quality = weak_inference_quality(net, split, CachedSplit(withheld), steps, step_size, batch_size, device, route,
+                                     arithmetic)  # fmt: skip
+    return {
+        **quality, "n_images": len(split), "model": str(model_path), "split": str(cache),
+        "model_run": model_run,
+        "run": runtime.run_record({"steps": steps, "step_size": step_size, "precision": precision}, device, arithmetic),
+    }  # fmt: skip
+
+
+def _summary(result: dict) -> str:
+    if "by_step" in result:
+        return "  ".join(f"t={t}: L^w mIoU {read['labelmap_scores']['mIoU']:.3f}  tags P {read['tags_precision']:.3f}"
+                         f" R {read['tags_recall']:.3f}" for t, read in result["by_step"].items())  # fmt: skip
+    return "  ".join(f"t_ts={t}: mIoU {read['scores']['mIoU']:.3f}" for t, read in result["by_t_ts"].items())
+
+
+@command
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tagseg.luo2017.evaluate_dis", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", required=True, help="model.pt written by tagseg.luo2017.train_dis")
+    parser.add_argument("--cache", help="cached pixel-labelled split (tagseg.data.voc)")
+    parser.add_argument("--out", help="metrics JSON to write")
+    parser.add_argument("--t-ts", type=int, nargs="+", default=[0, 10, 30], help="inference steps to read out")
+    parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
+    parser.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
+    parser.add_argument("--withheld-cache", help="a weak pool's withheld masks and clean tags: measure inference in training")
+    several = parser.add_argument_group("several results from one load of the model (each flag may repeat)")
+    several.add_argument("--evaluate", nargs=2, action="append", default=[], metavar=("CACHE", "OUT"),
+                         help="as --cache CACHE --out OUT")
+    several.add_argument("--weak", nargs=3, action="append", default=[], metavar=("CACHE", "WITHHELD", "OUT"),
+                         help="as --cache CACHE --withheld-cache WITHHELD --out OUT, at the steps of --weak-steps")
+    several.add_argument("--weak-steps", type=int, nargs="+", help="inference steps to read out on each --weak pool (default: --t-ts)")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per pass")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    add_precision_argument(parser)
+    args = parser.parse_args(argv)
+    weak_steps = args.weak_steps if args.weak_steps is not None else args.t_ts
+    if min(args.t_ts) < 0 or min(weak_steps) < 0 or args.step_size <= 0:
+        raise ValueError(f"--t-ts and --weak-steps must be >= 0 and --step-size > 0, got {args.t_ts}, {weak_steps}"
+                         f" and {args.step_size}")  # fmt: skip
+    if (args.cache is None) != (args.out is None):
+        parser.error("--cache and --out go together")
+    if args.withheld_cache is not None and args.cache is None:
+        parser.error("--withheld-cache needs --cache and --out")
+    evaluations, pools = list(args.evaluate), list(args.weak)
+    if args.cache is not None:
+        (pools.append((args.cache, args.withheld_cache, args.out)) if args.withheld_cache
+         else evaluations.append((args.cache, args.out)))  # fmt: skip
+    outs = [task[-1] for task in evaluations + pools]
+    if not outs:
+        parser.error("nothing to do: give --cache and --out, or --evaluate or --weak")
+    if len(set(outs)) != len(outs):
+        parser.error(f"an output named twice: {sorted({o for o in outs if outs.count(o) > 1})[0]}")
+    for cache in [task[0] for task in evaluations] + [path for task in pools for path in task[:2]]:
+        CachedSplit(cache)  # a wrong path is named before the model is read
+    device = runtime.setup(0, args.threads, args.device)
+    net, model_run = load_dis(args.model, device)
+    arithmetic = resolve(args.precision, device, dis_family(model_run))
+    common = {"step_size": args.step_size, "batch_size": args.batch_size, "device": device, "route": args.inference,
+              "precision": args.precision, "arithmetic": arithmetic}  # fmt: skip
+    results = {}
+    for cache, out in evaluations:
+        runtime.seed_everything(0)  # each result as a job of its own would compute it
+        results[out] = score_split(net, model_run, args.model, cache, args.t_ts, **common)
+        print(f"{out}: {_summary(results[out])}")
+    for cache, withheld, out in pools:
+        runtime.seed_everything(0)
+        results[out] = score_weak_pool(net, model_run, args.model, cache, withheld, weak_steps, **common)
+        print(f"{out}: {_summary(results[out])}")
+    for out, result in results.items():
+        io.write_json(out, result)
     return 0
 
 

@@ -8,6 +8,16 @@ the variant was trained with another fusion (Table 4, where labels joined only a
     python -m tagseg.sun2018.evaluate_fcn --model runs/fcn32s/model.pt --cache data/synthetic/cache/val --out val.json
     python -m tagseg.sun2018.evaluate_fcn --model runs/fcn32s/model.pt --cache data/synthetic/cache/test \\
         --probabilities results/classifier/seed0/test.npz --tau 0.25 --out test_tau0.25.json
+
+One command can run every evaluation of a model, and its tau sweeps (tagseg.sun2018.tau_sweep),
+loading the model (and starting torch) once; the workflow runs a model's evaluations so:
+
+    python -m tagseg.sun2018.evaluate_fcn --model runs/fcn32s/model.pt \\
+        --evaluate data/synthetic/cache/val val.json \\
+        --evaluate-at-tau data/synthetic/cache/test results/classifier/seed0/test.npz 0.25 test.tau0.25.json \\
+        --sweep data/synthetic/cache/test results/classifier/seed0/test.npz sweep.json --taus 21
+
+Every result is computed before any is written: a failure leaves none of them behind.
 """
 
 from __future__ import annotations
@@ -32,7 +42,8 @@ from tagseg.data.voc import CachedSplit
 from tagseg.sun2018.fusion import label_vector
 from tagseg.sun2018.network import Sun2018Net, fcn_family, load_fcn
 from tagseg.sun2018.classifier import read_predictions
-from tagseg.sun2018.tau_sweep import tau_sweep
+from tagseg.sun2018.tau_sweep import sweep_model, tau_sweep
+from tagseg.sun2018.variants import tau_grid
 
 
 @dataclass(frozen=True)
@@ -70,16 +81,44 @@ def evaluate(
     if (probabilities is None) != (tau is None):
         raise ValueError("evaluate: --probabilities and --tau go together")
     device = runtime.setup(0, config.threads, config.device)
+    model = LoadedModel.read(model_path, device, config.precision)
+    return evaluate_model(config, model, cache, probabilities, tau)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A trained network on its device, with what its results record: where it came from, its run
+    record, and the arithmetic it is evaluated in."""
+
+    net: Sun2018Net
+    path: str
+    run: dict
+    device: torch.device
+    arithmetic: Precision
+
+    @classmethod
+    def read(cls, path: str | os.PathLike, device: torch.device, precision: str) -> LoadedModel:
+        net, model_run = load_fcn(path, device)
+        return cls(net, str(path), model_run, device, resolve(precision, device, fcn_family(net.variant_name)))
+
+
+def evaluate_model(
+    config: EvalConfig,
+    model: LoadedModel,
+    cache: str | os.PathLike,
+    probabilities: str | os.PathLike | None = None,
+    tau: float | None = None,
+) -> dict:
+    """:func:`evaluate` of a model already loaded."""
     split = CachedSplit(cache).require_masks("nothing to score against")
-    model, model_run = load_fcn(model_path, device)
-    arithmetic = resolve(config.precision, device, fcn_family(model.variant_name))
     loader = eval_loader(split, config.batch_size)
+    net, device, arithmetic = model.net, model.device, model.arithmetic
     if probabilities is None:
-        hist = split_confusion(model, loader, device, arithmetic)
-        labels = {"source": "truth" if model.variant.fusion else "none"}
+        hist = split_confusion(net, loader, device, arithmetic)
+        labels = {"source": "truth" if net.variant.fusion else "none"}
     else:
-        hist = tau_sweep(model, loader, read_predictions(probabilities, split.ids), [tau], device, arithmetic).labelled[0]
-        labels = {"source": "classifier", "tau": tau, "fusion": model.variant.fusion or "dot",
+        hist = tau_sweep(net, loader, read_predictions(probabilities, split.ids), [tau], device, arithmetic).labelled[0]
+        labels = {"source": "classifier", "tau": tau, "fusion": net.variant.fusion or "dot",
                   "probabilities": str(probabilities)}  # fmt: skip
     return {
         "labels": labels,
@@ -87,28 +126,87 @@ def evaluate(
         "classes": list(CLASSES),
         "n_images": len(split),
         "confusion": hist.tolist(),
-        "model": str(model_path),
+        "model": model.path,
         "split": str(cache),
-        "model_run": model_run,
+        "model_run": model.run,
         "run": runtime.run_record(config, device, arithmetic),
     }
+
+
+def _summary(result: dict) -> str:
+    if "rows" in result:  # a sweep
+        best = max(result["rows"], key=lambda row: row["mIoU"])
+        return f"baseline mIoU {result['baseline']['mIoU']:.3f}; best tau {best['tau']:.2f}: mIoU {best['mIoU']:.3f}"
+    s = result["scores"]
+    return f"PA {s['PA']:.3f}  MPA {s['MPA']:.3f}  FWAA {s['FWAA']:.3f}  mIoU {s['mIoU']:.3f}"
 
 
 @command
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagseg.sun2018.evaluate_fcn", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="model.pt written by tagseg.sun2018.train_fcn")
-    parser.add_argument("--cache", required=True, help="cached pixel-labelled split (tagseg.data.voc)")
-    parser.add_argument("--out", required=True, help="metrics JSON to write")
+    parser.add_argument("--cache", help="cached pixel-labelled split (tagseg.data.voc)")
+    parser.add_argument("--out", help="metrics JSON to write")
     parser.add_argument("--probabilities", help="classifier probabilities for the split (tagseg.sun2018.train_classifier predict)")
     parser.add_argument("--tau", type=float, help="threshold on --probabilities: classes with p >= tau are labelled")
+    several = parser.add_argument_group("several results from one load of the model (each flag may repeat)")
+    several.add_argument("--evaluate", nargs=2, action="append", default=[], metavar=("CACHE", "OUT"),
+                         help="as --cache CACHE --out OUT")
+    several.add_argument("--evaluate-at-tau", nargs=4, action="append", default=[],
+                         metavar=("CACHE", "PROBABILITIES", "TAU", "OUT"), help="as --cache ... --probabilities ... --tau ... --out ...")
+    several.add_argument("--sweep", nargs=3, action="append", default=[], metavar=("CACHE", "PROBABILITIES", "OUT"),
+                         help="the tau sweep of tagseg.sun2018.tau_sweep over --taus thresholds")
+    several.add_argument("--taus", type=int, default=21, help="number of evenly spaced thresholds in [0, 1] of each --sweep")
     add_dataclass_arguments(parser, EvalConfig)
     args = parser.parse_args(argv)
-    result = evaluate(dataclass_from_arguments(EvalConfig, args), args.model, args.cache, args.probabilities, args.tau)
-    io.write_json(args.out, result)
-    s = result["scores"]
-    print(f"{Path(args.cache).name}: PA {s['PA']:.3f}  MPA {s['MPA']:.3f}  FWAA {s['FWAA']:.3f}  mIoU {s['mIoU']:.3f}")
+    config = dataclass_from_arguments(EvalConfig, args)
+    tasks = _tasks(parser, args)
+    for cache in [args.cache] + [task[0] for task in args.evaluate + args.evaluate_at_tau + args.sweep]:
+        if cache is not None:  # a wrong path is named before the model is read
+            CachedSplit(cache)
+    device = runtime.setup(0, config.threads, config.device)
+    model = LoadedModel.read(args.model, device, config.precision)
+    results = {}
+    for out, run in tasks:
+        runtime.seed_everything(0)  # each result as a job of its own would compute it
+        results[out] = run(config, model)
+        print(f"{out}: {_summary(results[out])}")
+    for out, result in results.items():
+        io.write_json(out, result)
     return 0
+
+
+def _tasks(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list:
+    """(output path, function of (config, model) giving its result) for each result asked for."""
+    if (args.cache is None) != (args.out is None):
+        parser.error("--cache and --out go together")
+    if (args.probabilities is None) != (args.tau is None):
+        parser.error("--probabilities and --tau go together")
+    if args.probabilities is not None and args.cache is None:
+        parser.error("--probabilities and --tau need --cache and --out")
+    if args.taus < 2:
+        parser.error(f"--taus: expected at least 2 thresholds, got {args.taus}")
+    tasks = []
+    if args.cache is not None:
+        tasks.append((args.out, lambda c, m: evaluate_model(c, m, args.cache, args.probabilities, args.tau)))
+    for cache, out in args.evaluate:
+        tasks.append((out, lambda c, m, cache=cache: evaluate_model(c, m, cache)))
+    for cache, probabilities, tau, out in args.evaluate_at_tau:
+        try:
+            value = float(tau)
+        except ValueError:
+            parser.error(f"--evaluate-at-tau: TAU expected a number, got {tau!r}")
+        tasks.append((out, lambda c, m, cache=cache, p=probabilities, t=value: evaluate_model(c, m, cache, p, t)))
+    for cache, probabilities, out in args.sweep:
+        tasks.append((out, lambda c, m, cache=cache, p=probabilities: sweep_model(
+            m.net, m.run, m.path, m.device, m.arithmetic, cache, p, tau_grid(args.taus), batch_size=c.batch_size,
+            precision=c.precision)))  # fmt: skip
+    if not tasks:
+        parser.error("nothing to do: give --cache and --out, or --evaluate, --evaluate-at-tau or --sweep")
+    outs = [out for out, _ in tasks]
+    if len(set(outs)) != len(outs):
+        parser.error(f"an output named twice: {sorted({o for o in outs if outs.count(o) > 1})[0]}")
+    return tasks
 
 
 if __name__ == "__main__":

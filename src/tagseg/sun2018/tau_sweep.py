@@ -101,11 +101,19 @@ def sweep_split(model_path, cache, probabilities_path, taus: Sequence[float], *,
                 precision="auto") -> dict:  # fmt: skip
     """The sweep over ``taus`` on one split, the unlabelled baseline, and Section 3's measures per tau."""
     torch_device = runtime.setup(0, threads, device)
-    split = CachedSplit(cache).require_masks("nothing to score against")
-    probabilities = read_predictions(probabilities_path, split.ids)
     model, model_run = load_fcn(model_path, torch_device)
     arithmetic = resolve(precision, torch_device, fcn_family(model.variant_name))
-    sweep = tau_sweep(model, eval_loader(split, batch_size), probabilities, taus, torch_device, arithmetic)
+    return sweep_model(model, model_run, model_path, torch_device, arithmetic, cache, probabilities_path, taus,
+                       batch_size=batch_size, precision=precision)  # fmt: skip
+
+
+def sweep_model(model: Sun2018Net, model_run: dict, model_path, device: torch.device, arithmetic: Precision, cache,
+                probabilities_path, taus: Sequence[float], *, batch_size=16, precision="auto") -> dict:  # fmt: skip
+    """:func:`sweep_split` of a model already loaded (``precision``: the setting asked for, ``arithmetic``
+    what it resolved to)."""
+    split = CachedSplit(cache).require_masks("nothing to score against")
+    probabilities = read_predictions(probabilities_path, split.ids)
+    sweep = tau_sweep(model, eval_loader(split, batch_size), probabilities, taus, device, arithmetic)
     rows = []
     for tau, hist in zip(taus, sweep.labelled):
         labels = threshold_labels(probabilities, tau)[:, 1:].numpy()
@@ -121,7 +129,7 @@ def sweep_split(model_path, cache, probabilities_path, taus: Sequence[float], *,
         "split": str(cache),
         "model_run": model_run,
         "run": runtime.run_record({"taus": list(map(float, taus)), "batch_size": batch_size, "precision": precision},
-                                  torch_device, arithmetic),
+                                  device, arithmetic),
     }
 
 
