@@ -45,7 +45,7 @@ from tagseg.data.loading import SegmentationDataset, pad_collate
 from tagseg.data.synthetic import SyntheticConfig, generate
 from tagseg.data.transforms import eval_preset, to_tensors, train_preset
 from tagseg.data.voc import CachedSplit, build_cache, read_ids, tags_from_mask, voc_dir
-from tagseg.core.precision import Precision, native_bf16
+from tagseg.core.precision import FP32, Precision, native_bf16
 from tagseg.core.runtime import CHANNELS_LAST
 from tagseg.luo2017.evaluate_dis import evaluate_counts
 from tagseg.luo2017.inference import inference_objective
@@ -193,10 +193,11 @@ def naive_inference(net: DualNet, batches: list[Batch], steps: int, step_size: f
             delta_u, delta_v = delta_u - step_size * grad_u, delta_v - step_size * grad_v
 
 
-def dis_pass(net: DualNet, batches: list[Batch], t_ts: list[int], route: str = "literal") -> Callable[[], object]:
+def dis_pass(net: DualNet, batches: list[Batch], t_ts: list[int], route: str = "literal",
+             precision: Precision = FP32) -> Callable[[], object]:  # fmt: skip
     """tagseg.luo2017.evaluate_dis's pass, as the DAG runs it: backbone once, max(t_ts) steps, every read-out scored
     (``route``: config dis.inference; the default config's literal, the voc config's reduced)."""
-    return lambda: evaluate_counts(net, batches, t_ts, 0.5, torch.device("cpu"), route=route)
+    return lambda: evaluate_counts(net, batches, t_ts, 0.5, torch.device("cpu"), route=route, precision=precision)
 
 
 def flop_ratio_row(key: str, t30: Callable[[], object], t0: Callable[[], object], setting: str) -> Row:
@@ -230,6 +231,18 @@ def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
     rows.append(ratio_row("2", "DIS: one 30-step pass read out at 0/10/30 over t_ts = 30 alone",
                           ratio(times, "readouts", "t30"), goal="<= 1.1", **where))  # fmt: skip
     rows.append(flop_ratio_row("1f", cases["t30"], cases["t0"], setting))
+    # the same passes in bf16 autocast (resources.precision: auto on a CPU with native bf16), interleaved
+    bf16 = Precision("cpu", torch.bfloat16)
+    times = interleaved({"t0": dis_pass(net, batches, [0], precision=bf16), "t30": dis_pass(net, batches, [30], precision=bf16),
+                         "readouts": dis_pass(net, batches, [0, 10, 30], precision=bf16), "t30_fp32": cases["t30"]},
+                        args.repeats)  # fmt: skip
+    where = {"setting": f"{setting}, bf16 autocast (native bf16: {native_bf16()})", "command": command}
+    rows.append(ratio_row("1b", "DIS inference in bf16: t_ts = 30 over t_ts = 0", ratio(times, "t30", "t0"),
+                          goal="<= 1.5", **where))  # fmt: skip
+    rows.append(ratio_row("2b", "DIS in bf16: one 30-step pass read out at 0/10/30 over t_ts = 30 alone",
+                          ratio(times, "readouts", "t30"), goal="<= 1.1", **where))  # fmt: skip
+    rows.append(ratio_row("1bs", "DIS inference, t_ts = 30: bf16 pass speed over fp32", ratio(times, "t30_fp32", "t30"),
+                          unit="x", **where))  # fmt: skip
     if args.paper_size:
         size = args.paper_size
         net = DualNet(DISConfig(backbone="resnet101")).eval()
@@ -685,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
             print("running the smoke DAG ...", file=sys.stderr, flush=True)
             rows += bench_dag_smoke(scratch)
     if args.dag_dir is not None:
-        rows += dag_rows(args.dag_dir, "default", 20, dag_wall_seconds(args.dag_dir))
+        rows += dag_rows(args.dag_dir, "default", 12, dag_wall_seconds(args.dag_dir))
     where = machine()
     for row in rows:
         row.machine = where

@@ -327,6 +327,25 @@ def test_schema_valid_edge_configs_plan(tmp_path, name):
         assert re.search(r"dis_examples .*--model 1 2 results/dis/ttr1/seed0/model\.pt", result.stdout)
 
 
+def test_every_model_is_evaluated_by_one_job_per_seed(tmp_path):
+    """The default DAG's evaluation jobs: one per trained model and seed, writing every result of that model."""
+    result = _snakemake(_workdir(tmp_path), "-n")
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    blocks = re.findall(r"^(?:local)?rule (evaluate_\w+):\n(.*?)(?=^\S|\Z)", result.stdout, flags=re.MULTILINE | re.DOTALL)
+    models = {}
+    for rule, body in blocks:
+        outputs = re.search(r"^\s*output: (.*)$", body, flags=re.MULTILINE)[1].split(", ")
+        # results/<kind>/<arch>/<variant>/seed<N>/<name>.json, results/<kind>/<run>/seed<N>/<name>.json
+        owners = {re.sub(r"^results/\w+/", "", str(Path(path).parent)) for path in outputs}
+        assert len(owners) == 1, (rule, owners)  # one model's results, whatever their kind
+        model = owners.pop()
+        assert model not in models, f"{model} is evaluated by {models[model]} and {rule}"
+        models[model] = rule
+    assert len(models) == len(blocks) == 39  # 8 FCN models and 5 DIS runs, 3 seeds each
+    assert models["fcn32s/label_gen/seed0"] == "evaluate_fcn32s_label_gen"
+    assert models["stage1/seed2"] == "evaluate_dis_stage1"
+
+
 @pytest.mark.parametrize("config, message", [
     ("synthetic: {min_objects: 4, max_objects: 2}", "config keys 'synthetic.min_objects', 'synthetic.max_objects': 4 > 2"),
     ("sun2018: {tau: 0.33}", "config keys 'sun2018.tau', 'sun2018.taus': tau 0.33 is not one of the 21 thresholds"),
