@@ -125,7 +125,7 @@ def test_one_command_for_a_models_results_gives_what_one_command_each_gives(trai
     assert json.loads((tmp_path / "all_tau.json").read_text())["labels"]["tau"] == 0.5
 
 
-def test_a_failing_result_leaves_none_of_the_models_results(trained, tmp_path):
+def test_a_failing_result_leaves_none_of_the_models_results(trained, tmp_path, capsys):
     model, probabilities, cache = trained
     with np.load(probabilities) as saved:
         ids, values = list(saved["ids"]), saved["probabilities"]
@@ -133,8 +133,9 @@ def test_a_failing_result_leaves_none_of_the_models_results(trained, tmp_path):
     assert evaluate.main(["--model", str(model), "--evaluate", str(cache), str(tmp_path / "val.json"),
                           "--sweep", str(cache), str(tmp_path / "shuffled.npz"), str(tmp_path / "sweep.json")]) == 1  # fmt: skip
     assert not (tmp_path / "val.json").exists() and not (tmp_path / "sweep.json").exists()
-    with pytest.raises(SystemExit):  # one output named twice
+    with pytest.raises(SystemExit):
         evaluate.main(["--model", str(model), "--evaluate", str(cache), "a.json", "--evaluate", str(cache), "a.json"])
+    assert "an output named twice: a.json" in capsys.readouterr().err
 
 
 def test_sweep_figures_start_at_the_baseline(trained, tmp_path):

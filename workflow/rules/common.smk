@@ -47,9 +47,7 @@ wildcard_constraints:
     split=r"[A-Za-z0-9_]+",
     tau=r"[0-9]+(\.[0-9]+)?",
     table="|".join(PAPER_TABLES),
-    labels=r"(\.tau[0-9]+(\.[0-9]+)?)?",
     run=r"stage1|ttr\d+",
-    pool="weak_clean|weak_noisy",
     t_tr=r"\d+",
 
 
@@ -75,11 +73,6 @@ def get_cache_input_dir(wildcards, input):
 def get_withheld_flag(wildcards):
     """``--withheld`` for a weak pool's analysis cache (``<pool>_withheld``), else nothing."""
     return "--withheld" if wildcards.withheld else ""
-
-
-def get_withheld_input_dir(wildcards, input):
-    """Folder of a rule's ``withheld`` input (a weak pool's masks and clean tags)."""
-    return str(Path(input.withheld[0]).parent)
 
 
 def get_output_parent(wildcards, output):
@@ -122,23 +115,6 @@ def get_metrics(arch, variant, split, labels="truth"):
     """Every seed's metrics of one model on one split; labels: truth, or the classifier's at the configured tau."""
     name = split if labels == "truth" else f"{split}.tau{TAU}"
     return expand(f"results/metrics/{arch}/{variant}/seed{{seed}}/{name}.json", seed=config["seeds"])
-
-
-def get_evaluation_inputs(wildcards):
-    """A model's evaluation: the split's cache and the model, and the classifier's probabilities when the
-    labels come from it (an output named ``<split>.tau<tau>.json``)."""
-    inputs = {"cache": get_cache_files(wildcards.split),
-              "model": f"results/models/{wildcards.arch}/{wildcards.variant}/seed{wildcards.seed}/model.pt"}
-    if wildcards.labels:
-        inputs["probabilities"] = f"results/classifier/seed{wildcards.seed}/{wildcards.split}.npz"
-    return inputs
-
-
-def get_evaluation_label_flags(wildcards, input):
-    """``--probabilities <npz> --tau <tau>`` for an evaluation with the classifier's labels, else nothing."""
-    if not wildcards.labels:
-        return ""
-    return f"--probabilities {shlex.quote(input.probabilities)} --tau {wildcards.labels.removeprefix('.tau')}"
 
 
 def get_dis_metrics(run, split):
@@ -212,6 +188,11 @@ def get_figure4_sweeps(wildcards):
     """Every seed's tau sweep of Figure 4's network on its split."""
     arch, variant, split = FIGURE4["arch"], FIGURE4["variant"], FIGURE4["split"]
     return expand(f"results/sweeps/{arch}/{variant}/seed{{seed}}/{split}.json", seed=config["seeds"])
+
+
+def get_figure4_reference(wildcards=None):
+    """Every seed's FCN-32s+generator on Figure 4's split: the figure's line without labels at test."""
+    return get_metrics("fcn32s", "gen", FIGURE4["split"])
 
 
 def get_figure3_models(wildcards):
@@ -454,9 +435,8 @@ EVALUATED = {
 def _read_results():
     """Every evaluation result the tables, figures and claims read, each seed's."""
     files = {path for table in PAPER_TABLES for path in get_table_metrics(SimpleNamespace(table=table))}
-    files |= set(get_claims_inputs(None)) | set(get_figure4_sweeps(None)) | set(get_dis_grid_metrics(None))
-    files |= set(get_metrics("fcn32s", "gen", FIGURE4["split"]))  # Figure 4's reference line
-    return files
+    files |= set(get_claims_inputs(None)) | set(get_figure4_sweeps(None)) | set(get_figure4_reference())
+    return files | set(get_dis_grid_metrics(None))
 
 
 def _evaluated(path):
@@ -516,7 +496,8 @@ def get_fcn_evaluation_flags(wildcards, output):
 
 
 def get_dis_evaluation_flags(wildcards, output):
-    """``--evaluate`` and ``--weak`` flags: one per output (tagseg.luo2017.evaluate_dis)."""
+    """``--evaluate`` and ``--weak`` flags, one per output (tagseg.luo2017.evaluate_dis), and for weak pools
+    ``--weak-steps``: inference in training's t_tr steps."""
     flags = []
     for kind, split, _, path in _evaluation_tasks(output):
         cache = shlex.quote(get_cache_dir(split))
@@ -524,4 +505,6 @@ def get_dis_evaluation_flags(wildcards, output):
             flags.append(f"--weak {cache} {shlex.quote(get_cache_dir(split + '_withheld'))} {shlex.quote(path)}")
         else:
             flags.append(f"--evaluate {cache} {shlex.quote(path)}")
+    if any(flag.startswith("--weak ") for flag in flags):
+        flags.append("--weak-steps " + " ".join(map(str, config["dis"]["t_tr"])))
     return " ".join(flags)

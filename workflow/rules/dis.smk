@@ -74,7 +74,6 @@ for (kind, run), planned in EVALUATIONS.items():
         params:
             results=get_dis_evaluation_flags,
             t_ts=" ".join(map(str, config["dis"]["t_ts"])),
-            weak_steps=" ".join(map(str, config["dis"]["t_tr"])),
             step_size=config["dis"]["step_size"],
             inference=config["dis"]["inference"],
             batch_size=config["eval"]["batch_size"],
@@ -87,6 +86,6 @@ for (kind, run), planned in EVALUATIONS.items():
             "../../envs/tagseg.yaml"
         shell:
             "python -m tagseg.luo2017.evaluate_dis --model {input.model:q} {params.results}"
-            " --t-ts {params.t_ts} --weak-steps {params.weak_steps} --step-size {params.step_size}"
+            " --t-ts {params.t_ts} --step-size {params.step_size}"
             " --inference {params.inference} --batch-size {params.batch_size}"
             " --device {params.device} --precision {params.precision} --threads {threads} > {log:q} 2>&1"

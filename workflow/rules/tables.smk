@@ -36,7 +36,7 @@ rule paper_table:
 rule sun2018_figure4:
     input:
         sweeps=get_figure4_sweeps,
-        reference=get_metrics("fcn32s", "gen", FIGURE4["split"]),
+        reference=get_figure4_reference,
     output:
         csv=report("results/tables/sun2018_figure4.csv", caption="../report/sun2018_figure4.rst",
                    **get_report_place("sun2018_figure4")),

@@ -82,6 +82,15 @@ def add_precision_argument(parser: argparse.ArgumentParser) -> None:
                         help="auto (bf16 where shown as good on a CPU with native bf16, AMP on CUDA), fp32 or bf16")  # fmt: skip
 
 
+def check_outputs(parser: argparse.ArgumentParser, outputs: list[str], flags: str) -> None:
+    """A command asked for several results: at least one, and no output path named twice."""
+    if not outputs:
+        parser.error(f"nothing to do: give {flags}")
+    twice = sorted({out for out in outputs if outputs.count(out) > 1})
+    if twice:
+        parser.error(f"an output named twice: {twice[0]}")
+
+
 def to_flags(settings: dict[str, Any]) -> str:
     """``{"batch_size": 8, "scale_range": [0.5, 2]}`` -> ``--batch-size 8 --scale-range 0.5 2``.
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -31,7 +30,7 @@ from torch.utils.data import DataLoader
 
 from tagseg.core import io, runtime
 from tagseg.core.classes import CLASSES, NUM_CLASSES, with_background
-from tagseg.core.cli import add_precision_argument, command
+from tagseg.core.cli import add_precision_argument, check_outputs, command
 from tagseg.core.metrics import ConfusionMatrix, scores
 from tagseg.core.precision import FP32, Precision, resolve
 from tagseg.data.loading import eval_loader
@@ -186,11 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache is not None:
         (pools.append((args.cache, args.withheld_cache, args.out)) if args.withheld_cache
          else evaluations.append((args.cache, args.out)))  # fmt: skip
-    outs = [task[-1] for task in evaluations + pools]
-    if not outs:
-        parser.error("nothing to do: give --cache and --out, or --evaluate or --weak")
-    if len(set(outs)) != len(outs):
-        parser.error(f"an output named twice: {sorted({o for o in outs if outs.count(o) > 1})[0]}")
+    check_outputs(parser, [task[-1] for task in evaluations + pools], "--cache and --out, or --evaluate or --weak")
     for cache in [task[0] for task in evaluations] + [path for task in pools for path in task[:2]]:
         CachedSplit(cache)  # a wrong path is named before the model is read
     device = runtime.setup(0, args.threads, args.device)

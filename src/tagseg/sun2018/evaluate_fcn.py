@@ -26,7 +26,6 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,13 +33,13 @@ from torch.utils.data import DataLoader
 
 from tagseg.core import io, runtime
 from tagseg.core.classes import CLASSES, NUM_CLASSES
-from tagseg.core.cli import add_dataclass_arguments, command, dataclass_from_arguments
+from tagseg.core.cli import add_dataclass_arguments, check_outputs, command, dataclass_from_arguments
 from tagseg.core.metrics import ConfusionMatrix, class_argmax, scores
-from tagseg.core.precision import FP32, Precision, resolve
+from tagseg.core.precision import FP32, Precision
 from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
 from tagseg.sun2018.fusion import label_vector
-from tagseg.sun2018.network import Sun2018Net, fcn_family, load_fcn
+from tagseg.sun2018.network import LoadedModel, Sun2018Net
 from tagseg.sun2018.classifier import read_predictions
 from tagseg.sun2018.tau_sweep import sweep_model, tau_sweep
 from tagseg.sun2018.variants import tau_grid
@@ -83,23 +82,6 @@ def evaluate(
     device = runtime.setup(0, config.threads, config.device)
     model = LoadedModel.read(model_path, device, config.precision)
     return evaluate_model(config, model, cache, probabilities, tau)
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    """A trained network on its device, with what its results record: where it came from, its run
-    record, and the arithmetic it is evaluated in."""
-
-    net: Sun2018Net
-    path: str
-    run: dict
-    device: torch.device
-    arithmetic: Precision
-
-    @classmethod
-    def read(cls, path: str | os.PathLike, device: torch.device, precision: str) -> LoadedModel:
-        net, model_run = load_fcn(path, device)
-        return cls(net, str(path), model_run, device, resolve(precision, device, fcn_family(net.variant_name)))
 
 
 def evaluate_model(
@@ -199,13 +181,8 @@ def _tasks(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list:
         tasks.append((out, lambda c, m, cache=cache, p=probabilities, t=value: evaluate_model(c, m, cache, p, t)))
     for cache, probabilities, out in args.sweep:
         tasks.append((out, lambda c, m, cache=cache, p=probabilities: sweep_model(
-            m.net, m.run, m.path, m.device, m.arithmetic, cache, p, tau_grid(args.taus), batch_size=c.batch_size,
-            precision=c.precision)))  # fmt: skip
-    if not tasks:
-        parser.error("nothing to do: give --cache and --out, or --evaluate, --evaluate-at-tau or --sweep")
-    outs = [out for out, _ in tasks]
-    if len(set(outs)) != len(outs):
-        parser.error(f"an output named twice: {sorted({o for o in outs if outs.count(o) > 1})[0]}")
+            m, cache, p, tau_grid(args.taus), batch_size=c.batch_size, precision=c.precision)))  # fmt: skip
+    check_outputs(parser, [out for out, _ in tasks], "--cache and --out, or --evaluate, --evaluate-at-tau or --sweep")
     return tasks
 
 

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from tagseg.core import checkpoint
 from tagseg.core.classes import IGNORE_INDEX, NUM_CLASSES
-from tagseg.core.precision import FP32, Precision
+from tagseg.core.precision import FP32, Precision, resolve
 from tagseg.core.runtime import CHANNELS_LAST
 from tagseg.sun2018.fusion import FUSIONS, fused_nll, label_vector
 from tagseg.sun2018.fcn import FCN, FCNConfig
@@ -73,6 +73,23 @@ def load_fcn(path: str | os.PathLike, device: torch.device) -> tuple[Sun2018Net,
     net = net.to(device, memory_format=CHANNELS_LAST)
     net.load_state_dict(saved.state)
     return net.eval(), saved.run
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A trained network on its device, with what its results record: where it came from, its run
+    record, and the arithmetic it is evaluated in (``resources.precision`` resolved for its family)."""
+
+    net: Sun2018Net
+    path: str
+    run: dict
+    device: torch.device
+    arithmetic: Precision
+
+    @classmethod
+    def read(cls, path: str | os.PathLike, device: torch.device, precision: str) -> LoadedModel:
+        net, model_run = load_fcn(path, device)
+        return cls(net, str(path), model_run, device, resolve(precision, device, fcn_family(net.variant_name)))
 
 
 @dataclass

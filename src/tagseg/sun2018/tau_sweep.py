@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 from tagseg.core import io, runtime
 from tagseg.core.classes import CLASSES, NUM_CLASSES
 from tagseg.core.cli import add_precision_argument, command
-from tagseg.core.precision import FP32, Precision, resolve
+from tagseg.core.precision import FP32, Precision
 from tagseg.sun2018.variants import tau_grid
 from tagseg.core.metrics import class_argmax, image_confusions, scores
 from tagseg.data.loading import eval_loader
@@ -33,7 +33,7 @@ from tagseg.data.voc import CachedSplit
 from tagseg.sun2018.classifier import read_predictions
 from tagseg.sun2018.fusion import FUSIONS, threshold_labels
 from tagseg.sun2018.information import label_information
-from tagseg.sun2018.network import Sun2018Net, fcn_family, load_fcn
+from tagseg.sun2018.network import LoadedModel, Sun2018Net
 
 
 @dataclass
@@ -100,20 +100,16 @@ def _fused_argmax(model: Sun2018Net, scores: torch.Tensor, labels: torch.Tensor)
 def sweep_split(model_path, cache, probabilities_path, taus: Sequence[float], *, batch_size=16, threads=1, device="auto",
                 precision="auto") -> dict:  # fmt: skip
     """The sweep over ``taus`` on one split, the unlabelled baseline, and Section 3's measures per tau."""
-    torch_device = runtime.setup(0, threads, device)
-    model, model_run = load_fcn(model_path, torch_device)
-    arithmetic = resolve(precision, torch_device, fcn_family(model.variant_name))
-    return sweep_model(model, model_run, model_path, torch_device, arithmetic, cache, probabilities_path, taus,
-                       batch_size=batch_size, precision=precision)  # fmt: skip
+    model = LoadedModel.read(model_path, runtime.setup(0, threads, device), precision)
+    return sweep_model(model, cache, probabilities_path, taus, batch_size=batch_size, precision=precision)
 
 
-def sweep_model(model: Sun2018Net, model_run: dict, model_path, device: torch.device, arithmetic: Precision, cache,
-                probabilities_path, taus: Sequence[float], *, batch_size=16, precision="auto") -> dict:  # fmt: skip
-    """:func:`sweep_split` of a model already loaded (``precision``: the setting asked for, ``arithmetic``
-    what it resolved to)."""
+def sweep_model(model: LoadedModel, cache, probabilities_path, taus: Sequence[float], *, batch_size=16,
+                precision="auto") -> dict:  # fmt: skip
+    """:func:`sweep_split` of a model already loaded (``precision``: the setting asked for, recorded)."""
     split = CachedSplit(cache).require_masks("nothing to score against")
     probabilities = read_predictions(probabilities_path, split.ids)
-    sweep = tau_sweep(model, eval_loader(split, batch_size), probabilities, taus, device, arithmetic)
+    sweep = tau_sweep(model.net, eval_loader(split, batch_size), probabilities, taus, model.device, model.arithmetic)
     rows = []
     for tau, hist in zip(taus, sweep.labelled):
         labels = threshold_labels(probabilities, tau)[:, 1:].numpy()
@@ -124,12 +120,12 @@ def sweep_model(model: Sun2018Net, model_run: dict, model_path, device: torch.de
         "classes": list(CLASSES),
         "confusion": sweep.labelled.tolist(),
         "n_images": len(split),
-        "model": str(model_path),
+        "model": model.path,
         "probabilities": str(probabilities_path),
         "split": str(cache),
-        "model_run": model_run,
+        "model_run": model.run,
         "run": runtime.run_record({"taus": list(map(float, taus)), "batch_size": batch_size, "precision": precision},
-                                  device, arithmetic),
+                                  model.device, model.arithmetic),
     }
 
 
