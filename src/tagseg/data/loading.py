@@ -1,4 +1,5 @@
-"""Torch datasets over a cached split, and a collate that pads images of different sizes."""
+"""Torch datasets over a cached split, a collate that pads images of different sizes, and the
+evaluation loader, whose batches hold images of one size only (so nothing is padded)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,30 @@ def pad_collate(batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) ->
     return images, masks, torch.stack([tags for _, _, tags in batch])
 
 
+def same_size_batches(shapes, batch_size: int) -> list[list[int]]:
+    """Indices 0..n-1 in order, cut into runs of at most ``batch_size`` consecutive images of one size.
+
+    A padded batch changes the predictions of real pixels near the padding (a convolution's
+    receptive field, a global pool reaches into it), so an image's scores would depend on which
+    images share its batch. Batches of one size need no padding: each image is predicted as it
+    would be alone, as Long et al.'s evaluation scores one image at a time. The synthetic images
+    are all one size, so there the batches are the plain ``batch_size`` cuts.
+    """
+    if batch_size < 1:
+        raise ValueError(f"eval.batch_size: expected >= 1, got {batch_size}")
+    batches: list[list[int]] = []
+    previous = None
+    for i, shape in enumerate(shapes):
+        shape = tuple(int(side) for side in shape)
+        if not batches or shape != previous or len(batches[-1]) == batch_size:
+            batches.append([])
+        batches[-1].append(i)
+        previous = shape
+    return batches
+
+
 def eval_loader(split: CachedSplit, batch_size: int) -> DataLoader:
-    """The split's images in order, normalised only, ``batch_size`` at a time (padded to a common size)."""
-    return DataLoader(SegmentationDataset(split, eval_preset()), batch_size=batch_size, collate_fn=pad_collate)
+    """The split's images in order, normalised only, at most ``batch_size`` at a time, every batch of
+    one image size (:func:`same_size_batches`): an image's prediction does not depend on its batch."""
+    batches = same_size_batches(split.shapes, batch_size)
+    return DataLoader(SegmentationDataset(split, eval_preset()), batch_sampler=batches, collate_fn=pad_collate)

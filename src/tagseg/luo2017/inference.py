@@ -28,7 +28,7 @@ from tagseg.core.metrics import class_argmax
 from tagseg.core.precision import FP32, Precision
 from tagseg.luo2017 import INFERENCE_ROUTES
 from tagseg.luo2017.inference_reduced import reduced_steps
-from tagseg.luo2017.network import DualNet, DualOutputs, downsample_image, image_loss, refine, tag_loss
+from tagseg.luo2017.network import DualNet, DualOutputs, downsample_image, refine
 
 
 
@@ -70,12 +70,20 @@ def upsampled_argmax(log_probabilities: torch.Tensor, size: tuple[int, int]) -> 
 
 
 def inference_objective(outputs: DualOutputs, images: torch.Tensor, tags: torch.Tensor | None) -> torch.Tensor:
-    """L_img (test), or L_img + L_tag against the weak tags (training), as Eq. (1)'s second part.
+    """Eq. (1)'s second part, per image and summed over the batch: L_img (test), plus L_tag against the
+    weak tags (training).
 
-    ``images`` are the input, or the input already downsampled to z3's size (the same loss)."""
-    loss = image_loss(outputs.z3, images)
+    Image i's term is 0.5 * ||z3_i - I_i||^2 (Caffe's EuclideanLoss of one image) plus, with tags, the
+    mean over the 21 classes of the binary cross-entropy of v3_i. Summed over images (not averaged),
+    each image's gradient is its own term's, so its iterates do not depend on the batch it is in or
+    on the batch's size; one image alone takes the same steps. ``images`` are the input, or the
+    input already downsampled to z3's size (the same loss).
+    """
+    target = downsample_image(images, outputs.z3.shape[2:])
+    loss = 0.5 * (outputs.z3.float() - target.float()).pow(2).sum()
     if tags is not None:
-        loss = loss + tag_loss(outputs.v3, tags)
+        per_class = F.binary_cross_entropy_with_logits(outputs.v3.float(), tags.float(), reduction="sum")
+        loss = loss + per_class / tags.shape[1]
     return loss
 
 

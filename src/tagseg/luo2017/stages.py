@@ -71,7 +71,7 @@ def stage1_iteration(
     """One update of the fully supervised stage; ``optimizer`` holds :func:`stage1_parameters` of ``step``.
 
     ``image_reduction`` is L_img's form in training (:func:`tagseg.luo2017.network.image_loss`); inference
-    always uses the summed form, the scale ``step_size`` is set for.
+    has its own, per image (:func:`tagseg.luo2017.inference.inference_objective`).
 
     In the reconstruction step the backbone and subnet-1 run without gradients (frozen, batch-norm
     statistics included), so only subnet-2 can change. The forward passes and losses run in
