@@ -47,7 +47,7 @@ wildcard_constraints:
     split=r"[A-Za-z0-9_]+",
     tau=r"[0-9]+(\.[0-9]+)?",
     table="|".join(PAPER_TABLES),
-    run=r"stage1|ttr\d+",
+    run=r"stage1|continued|ttr\d+",
     t_tr=r"\d+",
 
 
@@ -169,9 +169,26 @@ def get_figure5_flags(wildcards, input):
 
 
 def get_dis_flags(wildcards):
-    """DIS training settings (config: dis, less its grids; resources.device and precision) as command-line flags."""
-    settings = {key: value for key, value in config["dis"].items() if key not in ("t_tr", "t_ts")}
+    """DIS training settings (config: dis, less its grids and the step size; resources.device and precision) as
+    command-line flags."""
+    settings = {key: value for key, value in config["dis"].items() if key not in ("t_tr", "t_ts", "step_size", "step_size_grid")}
     return to_flags({**settings, **RUN_ON})
+
+
+# The inference step size: chosen on val by rule select_dis_step_size (dis.smk) from the stage-1 models,
+# or the number dis.step_size gives. Every rule that runs inference takes it as get_step_size_input and
+# get_step_size_flag, stage 1's training aside (it runs no inference).
+STEP_SIZE_SELECTION = "results/dis/step_size.json"
+
+
+def get_step_size_input(wildcards=None):
+    return {"step_size": STEP_SIZE_SELECTION} if config["dis"]["step_size"] == "val" else {}
+
+
+def get_step_size_flag(wildcards, input):
+    if config["dis"]["step_size"] == "val":
+        return f"--step-size-from {shlex.quote(input.step_size)}"
+    return f"--step-size {config['dis']['step_size']}"
 
 
 def get_weak_caches(wildcards):

@@ -23,9 +23,42 @@ rule train_dis_stage1:
         " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
 
 
+# The inference step size, chosen on val from dis.step_size_grid by every seed's stage-1 model (the rule in
+# tagseg.luo2017.step_size); only when dis.step_size is val. The test split is not an input.
+rule select_dis_step_size:
+    input:
+        models=expand(rules.train_dis_stage1.output.model, seed=config["seeds"]),
+        cache=get_cache_files(DATASET.validation),
+    output:
+        STEP_SIZE_SELECTION,
+    log:
+        "logs/select_dis_step_size.log",
+    benchmark:
+        "benchmarks/select_dis_step_size.tsv"
+    params:
+        models=lambda wildcards, input: " ".join(f"--model {shlex.quote(path)}" for path in input.models),
+        cache=lambda wildcards, input: get_cache_dir(DATASET.validation),
+        grid=" ".join(map(str, config["dis"]["step_size_grid"])),
+        steps=max(config["dis"]["t_ts"]),
+        inference=config["dis"]["inference"],
+        batch_size=config["eval"]["batch_size"],
+        device=config["resources"]["device"],
+        precision=config["resources"]["precision"],
+    threads: config["resources"]["eval_threads"]
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.luo2017.step_size {params.models} --val-cache {params.cache:q} --grid {params.grid}"
+        " --steps {params.steps} --inference {params.inference} --batch-size {params.batch_size}"
+        " --device {params.device} --precision {params.precision} --threads {threads} --out {output:q} > {log:q} 2>&1"
+
+
 rule train_dis_stage2:
     input:
         unpack(get_weak_caches),
+        unpack(get_step_size_input),
         cache=get_cache_files(DATASET.luo2017_train),
         stage1=rules.train_dis_stage1.output.model,
     output:
@@ -41,6 +74,7 @@ rule train_dis_stage2:
         weak=get_weak_cache_dirs,
         out_dir=get_output_parent,
         flags=get_dis_flags,
+        step_size=get_step_size_flag,
     threads: config["resources"]["train_threads"]
     resources:
         gpu=1,
@@ -48,7 +82,36 @@ rule train_dis_stage2:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.luo2017.train_dis --stage stage2 --t-tr {wildcards.t_tr} --stage1-model {input.stage1}"
-        " --train-cache {params.cache:q} {params.weak} --out-dir {params.out_dir:q}"
+        " --train-cache {params.cache:q} {params.weak} --out-dir {params.out_dir:q} {params.step_size}"
+        " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
+
+
+# Stage 2's compute-matched control: the stage-1 model trained on, by stage 2's updates (its iterations,
+# optimizer, schedule and pixel-labelled batches), without the weak images. It runs no inference.
+rule train_dis_continued:
+    input:
+        cache=get_cache_files(DATASET.luo2017_train),
+        stage1=rules.train_dis_stage1.output.model,
+    output:
+        model="results/dis/continued/seed{seed}/model.pt",
+        curve="results/dis/continued/seed{seed}/train_log.csv",
+        run="results/dis/continued/seed{seed}/run.json",
+    log:
+        "logs/train_dis/continued_seed{seed}.log",
+    benchmark:
+        "benchmarks/train_dis/continued_seed{seed}.tsv"
+    params:
+        cache=get_cache_input_dir,
+        out_dir=get_output_parent,
+        flags=get_dis_flags,
+    threads: config["resources"]["train_threads"]
+    resources:
+        gpu=1,
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "python -m tagseg.luo2017.train_dis --stage continued --stage1-model {input.stage1}"
+        " --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
         " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
 
 
@@ -64,6 +127,7 @@ for (kind, run), planned in EVALUATIONS.items():
             f"evaluate_dis_{run}"
         input:
             **get_evaluation_job_inputs(planned),
+            **get_step_size_input(),
             model=f"results/dis/{run}/seed{{seed}}/model.pt",
         output:
             planned,
@@ -74,7 +138,7 @@ for (kind, run), planned in EVALUATIONS.items():
         params:
             results=get_dis_evaluation_flags,
             t_ts=" ".join(map(str, config["dis"]["t_ts"])),
-            step_size=config["dis"]["step_size"],
+            step_size=get_step_size_flag,
             inference=config["dis"]["inference"],
             batch_size=config["eval"]["batch_size"],
             device=config["resources"]["device"],
@@ -86,6 +150,6 @@ for (kind, run), planned in EVALUATIONS.items():
             "../../envs/tagseg.yaml"
         shell:
             "python -m tagseg.luo2017.evaluate_dis --model {input.model:q} {params.results}"
-            " --t-ts {params.t_ts} --step-size {params.step_size}"
+            " --t-ts {params.t_ts} {params.step_size}"
             " --inference {params.inference} --batch-size {params.batch_size}"
             " --device {params.device} --precision {params.precision} --threads {threads} > {log:q} 2>&1"

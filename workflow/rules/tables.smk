@@ -122,6 +122,7 @@ rule luo2017_grid:
 rule luo2017_figure5:
     input:
         unpack(get_figure5_models),
+        unpack(get_step_size_input),
         cache=get_cache_files("test"),
     output:
         report("results/figures/luo2017_figure5.png", caption="../report/luo2017_figure5.rst",
@@ -131,13 +132,13 @@ rule luo2017_figure5:
     params:
         cache=get_cache_input_dir,
         models=get_figure5_flags,
-        step_size=config["dis"]["step_size"],
+        step_size=get_step_size_flag,
         inference=config["dis"]["inference"],
         precision=config["resources"]["precision"],
     conda:
         "../../envs/tagseg.yaml"
     shell:
-        "python -m tagseg.reporting.figures_luo2017 dis_examples --cache {params.cache:q} {params.models} --step-size {params.step_size}"
+        "python -m tagseg.reporting.figures_luo2017 dis_examples --cache {params.cache:q} {params.models} {params.step_size}"
         " --inference {params.inference} --precision {params.precision}"
         " --png {output:q} > {log:q} 2>&1"
 

@@ -63,6 +63,7 @@ if get_submissions():
         input:
             tar=config["data"]["voc12_test_tar"],
             model=f"results/dis/ttr{max(config['dis']['t_tr'])}/seed{FIRST_SEED}/model.pt",
+            **get_step_size_input(),
         output:
             SUBMISSIONS["luo2017"],
         log:
@@ -71,7 +72,7 @@ if get_submissions():
             "benchmarks/export/luo2017_voc2012_test.tsv"
         params:
             t_ts=max(config["dis"]["t_ts"]),
-            step_size=config["dis"]["step_size"],
+            step_size=get_step_size_flag,
             inference=config["dis"]["inference"],
             device=config["resources"]["device"],
             precision=config["resources"]["precision"],
@@ -82,5 +83,5 @@ if get_submissions():
             "../../envs/tagseg.yaml"
         shell:
             "python -m tagseg.luo2017.export --test-tar {input.tar:q} --model {input.model:q} --t-ts {params.t_ts}"
-            " --step-size {params.step_size} --inference {params.inference} --out {output:q} --device {params.device}"
+            " {params.step_size} --inference {params.inference} --out {output:q} --device {params.device}"
             " --precision {params.precision} --threads {threads} > {log:q} 2>&1"

@@ -24,6 +24,7 @@ class DatasetSplits:
     weak_pools: tuple[str, ...]  # DIS stage 2's tag-only pools
     withheld_pools: tuple[str, ...]  # weak pools whose masks are kept aside, for measuring inference in training
     missing: dict[str, str]  # split the papers use -> why this source has none (luo2017 Table 5 says so)
+    validation: str = "val"  # the split settings are chosen on (DIS's inference step size); never the test split
 
 
 def dataset_splits(source: str, idw: str | os.PathLike | None = None) -> DatasetSplits:

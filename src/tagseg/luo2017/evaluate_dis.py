@@ -35,7 +35,7 @@ from tagseg.core.metrics import ConfusionMatrix, scores
 from tagseg.core.precision import FP32, Precision, resolve
 from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
-from tagseg.luo2017 import INFERENCE_ROUTES
+from tagseg.luo2017 import INFERENCE_ROUTES, add_step_size_from, step_size_from_arguments
 from tagseg.luo2017.inference import infer_latents, upsampled_argmax
 from tagseg.luo2017.network import DualNet, count_parameters, dis_family, load_dis
 
@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="metrics JSON to write")
     parser.add_argument("--t-ts", type=int, nargs="+", default=[0, 10, 30], help="inference steps to read out")
     parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
+    add_step_size_from(parser)
     parser.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
     parser.add_argument("--withheld-cache", help="a weak pool's withheld masks and clean tags: measure inference in training")
     several = parser.add_argument_group("several results from one load of the model (each flag may repeat)")
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     add_precision_argument(parser)
     args = parser.parse_args(argv)
+    args.step_size = step_size_from_arguments(args)
     weak_steps = args.weak_steps if args.weak_steps is not None else args.t_ts
     if min(args.t_ts) < 0 or min(weak_steps) < 0 or args.step_size <= 0:
         raise ValueError(f"--t-ts and --weak-steps must be >= 0 and --step-size > 0, got {args.t_ts}, {weak_steps}"

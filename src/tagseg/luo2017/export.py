@@ -20,7 +20,7 @@ from tagseg.core import runtime
 from tagseg.core.cli import command
 from tagseg.core.precision import resolve
 from tagseg.data.voc_test import SUBMISSION_DIR, Predictor, add_export_arguments, export
-from tagseg.luo2017 import INFERENCE_ROUTES
+from tagseg.luo2017 import INFERENCE_ROUTES, add_step_size_from, step_size_from_arguments
 from tagseg.luo2017.inference import infer_latents, upsampled_argmax
 from tagseg.luo2017.network import dis_family, load_dis
 
@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     add_export_arguments(parser)
     parser.add_argument("--t-ts", type=int, default=30, help="test-time inference steps")
     parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
+    add_step_size_from(parser)
     parser.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
     args = parser.parse_args(argv)
+    args.step_size = step_size_from_arguments(args)
     if args.t_ts < 0 or args.step_size <= 0:
         raise ValueError(f"--t-ts must be >= 0 and --step-size > 0, got {args.t_ts} and {args.step_size}")
     device = runtime.setup(0, args.threads, args.device)

@@ -189,9 +189,15 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def stage_family(stage: str) -> str:
+    """The precision family (tagseg.core.precision) of a DIS training stage: stage 2's control, stage 1
+    continued by stage 2's updates without the weak images, is stage 2's."""
+    return "dis_stage1" if stage == "stage1" else "dis_stage2"
+
+
 def dis_family(model_run: dict) -> str:
-    """The precision family (tagseg.core.precision) of a DIS model, from its run record: its stage."""
-    return f"dis_{model_run['settings']['stage']}"
+    """The precision family of a DIS model, from its run record: its stage's."""
+    return stage_family(model_run["settings"]["stage"])
 
 
 def load_dis(path: str | os.PathLike, device: torch.device) -> tuple[DualNet, dict]:

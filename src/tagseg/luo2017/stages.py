@@ -6,6 +6,9 @@ Both are one update of the network's parameters theta; :mod:`tagseg.luo2017.trai
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import torch
 
 from tagseg.core.precision import FP32, Precision
@@ -99,10 +102,31 @@ def soft_cross_entropy(log_probabilities: torch.Tensor, target: torch.Tensor) ->
     return -(target * log_probabilities).sum(dim=1).mean()
 
 
+@contextmanager
+def running_statistics(net: torch.nn.Module) -> Iterator[None]:
+    """Batch norm normalises with its running statistics, and leaves them as they are, for the block.
+
+    Stage 2 finetunes a stage-1 model with the batch-norm statistics fixed, as DeepLab finetunes its
+    ResNet-101 (Caffe's ``use_global_stats``): each image's features, and so the inference of its
+    labelmap and tags in training, depend on the image and theta alone, not on the batch it came in,
+    and are those the weak-pool analysis and evaluation compute (REPRODUCTION.md L7). The affine
+    parameters still learn.
+    """
+    layers = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    modes = [m.training for m in layers]
+    for m in layers:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(layers, modes):
+            m.train(mode)
+
+
 def stage2_iteration(
     net: DualNet,
     full: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-    weak: tuple[torch.Tensor, torch.Tensor],
+    weak: tuple[torch.Tensor, torch.Tensor] | None,
     optimizer: torch.optim.Optimizer,
     *,
     t_tr: int,
@@ -111,34 +135,46 @@ def stage2_iteration(
     route: str = "literal",
     precision: Precision = FP32,
 ) -> dict[str, float]:
-    """One update of the semi-supervised stage (Section 3.1, Eq. 1).
+    """One update of the semi-supervised stage (Section 3.1, Eq. 1), batch norm at its running statistics.
 
     ``full`` is (images, masks, tags (B, 21)) of fully labelled images, ``weak`` (images, tags (B, 21))
     of weakly labelled ones. For the weak images: (i) with theta frozen, infer L^w and the clean
     tags T^w-hat by ``t_tr`` steps on L_img + L_tag against the weak tags, and take them (softmax
     of the refined labelmap, sigmoid of v3) as targets; (ii) update theta on the three losses of
-    both sources, the weak images against their inferred targets. With t_tr = 0 the targets are
-    the network's own predictions (the paper's "degenerate" semi-supervised scheme). The forward
-    passes, the inference and the losses run in ``precision``'s autocast, the backward pass outside it.
+    both sources: L_map of the weak images against L^w, and their L_tag against both T^w and T^w-hat,
+    as Eq. (1)'s T = {T^f, T^w, T^w-hat} lists them. With t_tr = 0 the targets L^w and T^w-hat are
+    the network's own predictions (the paper's "degenerate" semi-supervised scheme) and the weak tags
+    enter through L_tag(v3, T^w) alone. ``weak=None`` trains on the fully labelled images only: the
+    compute-matched control of stage 2, stage 1 continued for as many updates. The forward passes,
+    the inference and the losses run in ``precision``'s autocast, the backward pass outside it.
     """
     images, masks, tags = full
-    with precision.autocast():
+    with running_statistics(net), precision.autocast():
         losses = supervised_losses(net(images), images, masks, tags, image_reduction)
-
-        # The backbone runs once on the weak images: its features, with their graph, serve the update of
-        # theta, and detached they start the inference (theta has not moved yet, so they are the same
-        # values); batch norm's running statistics see the weak batch once.
-        weak_images, weak_tags = weak
-        u1, v1 = net.features(weak_images)
-        inferred = infer_latents(net, u1.float(), v1.float(), weak_images, steps=t_tr, step_size=step_size,
-                                 tags=weak_tags, route=route, precision=precision)[t_tr]  # fmt: skip
-        pseudo_map = inferred.labelmap.exp().detach()  # (B, 21, h, w): L^w
-        pseudo_tags = torch.sigmoid(inferred.outputs.v3.float()).detach()  # (B, 21): clean tags T^w-hat
-        weak_out = net.heads(u1, v1)
-        losses["loss_map_weak"] = soft_cross_entropy(torch.log_softmax(weak_out.u3.float(), dim=1), pseudo_map)
-        losses["loss_img_weak"] = image_loss(weak_out.z3, weak_images, image_reduction)
-        losses["loss_tag_weak"] = tag_loss(weak_out.v3, pseudo_tags)
+        if weak is not None:
+            losses.update(_weak_losses(net, *weak, t_tr=t_tr, step_size=step_size, image_reduction=image_reduction,
+                                       route=route, precision=precision))  # fmt: skip
     optimizer.zero_grad(set_to_none=True)
     sum(losses.values()).backward()
     optimizer.step()
     return {name: float(value.detach()) for name, value in losses.items()}
+
+
+def _weak_losses(net: DualNet, weak_images: torch.Tensor, weak_tags: torch.Tensor, *, t_tr: int, step_size: float,
+                 image_reduction: str, route: str, precision: Precision) -> dict[str, torch.Tensor]:  # fmt: skip
+    """The weak images' three losses for Eq. (1)'s first part, against the targets its second part infers.
+
+    The backbone runs once on them: its features, with their graph, serve the update of theta, and
+    detached they start the inference (theta has not moved yet, so they are the same values)."""
+    u1, v1 = net.features(weak_images)
+    inferred = infer_latents(net, u1.float(), v1.float(), weak_images, steps=t_tr, step_size=step_size,
+                             tags=weak_tags, route=route, precision=precision)[t_tr]  # fmt: skip
+    pseudo_map = inferred.labelmap.exp().detach()  # (B, 21, h, w): L^w
+    pseudo_tags = torch.sigmoid(inferred.outputs.v3.float()).detach()  # (B, 21): clean tags T^w-hat
+    out = net.heads(u1, v1)
+    return {
+        "loss_map_weak": soft_cross_entropy(torch.log_softmax(out.u3.float(), dim=1), pseudo_map),
+        "loss_img_weak": image_loss(out.z3, weak_images, image_reduction),
+        "loss_tag_weak": tag_loss(out.v3, weak_tags),  # T^w, the tags the images came with
+        "loss_tag_inferred": tag_loss(out.v3, pseudo_tags),  # T^w-hat
+    }

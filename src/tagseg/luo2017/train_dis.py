@@ -4,19 +4,22 @@ Stage 1 (Section 3) runs its three steps in turn for ``stage1_steps`` iterations
 subnet-1 and subnet-3 on L_map + L_tag; subnet-2 alone on L_img; all jointly. Stage 2 (Section
 3.1) starts from a stage-1 ``model.pt`` and, for ``iterations`` steps, pairs a batch of
 pixel-labelled images with a batch from the weak pools, whose labelmaps and clean tags are
-inferred with ``t_tr`` steps (tagseg.luo2017.inference.stage2_iteration). Writes model.pt, train_log.csv and
-run.json into ``--out-dir``; checkpoints and resumes as tagseg.sun2018.train_fcn does.
+inferred with ``t_tr`` steps (tagseg.luo2017.stages.stage2_iteration). ``continued`` is stage 2's
+compute-matched control: the same updates from the same stage-1 model, on the pixel-labelled batches
+alone. Writes model.pt, train_log.csv and run.json into ``--out-dir``; checkpoints and resumes as
+tagseg.sun2018.train_fcn does.
 
     python -m tagseg.luo2017.train_dis --stage stage1 --train-cache data/synthetic/cache/train --out-dir runs/dis1
     python -m tagseg.luo2017.train_dis --stage stage2 --stage1-model runs/dis1/model.pt --t-tr 5 \\
         --train-cache data/synthetic/cache/train --weak-cache data/synthetic/cache/weak_clean \\
         --weak-cache data/synthetic/cache/weak_noisy --out-dir runs/dis2_t5
+    python -m tagseg.luo2017.train_dis --stage continued --stage1-model runs/dis1/model.pt \
+        --train-cache data/synthetic/cache/train --out-dir runs/dis1_continued
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -33,15 +36,18 @@ from tagseg.core.training import BatchStream, Plan, TrainingSettings, make_optim
 from tagseg.data.loading import SegmentationDataset
 from tagseg.data.transforms import train_preset
 from tagseg.data.voc import CachedSplit
-from tagseg.luo2017 import INFERENCE_ROUTES
-from tagseg.luo2017.network import DISConfig, DualNet, load_dis
+from tagseg.luo2017 import INFERENCE_ROUTES, add_step_size_from, step_size_from_arguments
+from tagseg.luo2017.network import DISConfig, DualNet, load_dis, stage_family
 from tagseg.luo2017.stages import stage1_iteration, stage1_step_at, stage2_iteration
+
+
+STAGES = ("stage1", "stage2", "continued")
 
 
 @dataclass(frozen=True)
 class DISTrainConfig(TrainingSettings):
     backbone: str = "resnet_tiny"  # resnet101 (the paper's, dilated) or resnet_tiny (CPU scales)
-    stage: Literal["stage1", "stage2"] = "stage1"  # which training stage (Section 3 / 3.1)
+    stage: Literal["stage1", "stage2", "continued"] = "stage1"  # Section 3 / 3.1, or stage 2 without weak images
     stage1_steps: tuple[int, int, int] = (300, 100, 200)  # stage 1: iterations of map+tag, reconstruction, joint
     t_tr: int = 0  # stage 2: inference steps per weak image in training
     step_size: float = 0.5  # gradient step on u1 and v1 in inference (REPRODUCTION.md L-entries)
@@ -52,8 +58,8 @@ class DISTrainConfig(TrainingSettings):
     def __post_init__(self) -> None:
         super().__post_init__()
         DISConfig(backbone=self.backbone)
-        if self.stage not in ("stage1", "stage2"):
-            raise ValueError(f"dis.stage: expected stage1 or stage2, got {self.stage!r}")
+        if self.stage not in STAGES:
+            raise ValueError(f"dis.stage: expected one of {', '.join(STAGES)}, got {self.stage!r}")
         if len(self.stage1_steps) != 3 or min(self.stage1_steps) < 0 or sum(self.stage1_steps) < 1:
             raise ValueError(f"dis.stage1_steps: expected three non-negative counts, got {self.stage1_steps}")
         if self.t_tr < 0 or self.step_size <= 0 or self.weak_batch_size < 1:
@@ -88,9 +94,12 @@ class PairedBatches:
 
 
 def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, weak_caches=()) -> Path:
-    """Train stage 1 from scratch (or ImageNet), or stage 2 from ``stage1_model`` with the weak pools."""
+    """Train stage 1 from scratch (or ImageNet), stage 2 from ``stage1_model`` with the weak pools, or its
+    control (``continued``) from ``stage1_model`` without them."""
     if config.stage == "stage2" and (stage1_model is None or not weak_caches):
         raise ValueError("dis.stage2: needs --stage1-model and at least one --weak-cache")
+    if config.stage == "continued" and (stage1_model is None or weak_caches):
+        raise ValueError("dis.continued: needs --stage1-model and no --weak-cache (it trains on the labelled images alone)")
 
     def prepare(device: torch.device) -> Plan:
         split = CachedSplit(train_cache).require_masks("DIS's labelled images need them")
@@ -102,11 +111,12 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
             net = net.to(device, memory_format=CHANNELS_LAST)
         else:
             net, _ = load_dis(stage1_model, device)
+        if config.stage == "stage2":
             weak = ConcatDataset([SegmentationDataset(CachedSplit(cache), preset) for cache in weak_caches])
             weak_loader = shuffled_loader(weak, config.weak_batch_size, seed=config.seed + 1,
                                           num_workers=config.num_workers, device=device)  # fmt: skip
             loader = PairedBatches(loader, weak_loader)
-        precision = resolve(config.precision, device, f"dis_{config.stage}")
+        precision = resolve(config.precision, device, stage_family(config.stage))
         optimizer = make_optimizer(config, net.parameters())
         poly = poly_schedule(replace(config, iterations=config.total_iterations), optimizer)
         current = {"iteration": 0}
@@ -121,17 +131,20 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
                 phase = stage1_step_at(config.stage1_steps, current["iteration"])
                 return stage1_iteration(net, images, masks, with_background(tags), optimizer, phase, config.image_loss,
                                         precision=precision)  # fmt: skip
-            images, masks, tags, weak_images, _, weak_tags = batch
-            return stage2_iteration(net, (images, masks, with_background(tags)), (weak_images, with_background(weak_tags)),
-                                    optimizer, t_tr=config.t_tr, step_size=config.step_size,
-                                    image_reduction=config.image_loss, route=config.inference,
-                                    precision=precision)  # fmt: skip
+            images, masks, tags, *weak_batch = batch
+            weak = None
+            if weak_batch:
+                weak_images, _, weak_tags = weak_batch
+                weak = (weak_images, with_background(weak_tags))
+            return stage2_iteration(net, (images, masks, with_background(tags)), weak, optimizer, t_tr=config.t_tr,
+                                    step_size=config.step_size, image_reduction=config.image_loss,
+                                    route=config.inference, precision=precision)  # fmt: skip
 
         return Plan(
             network=net, kind="dis", config=asdict(net.config), step=step, loader=loader, schedule=schedule,
             stateful={"model": net, "optimizer": optimizer}, iterations=config.total_iterations,
             description=f"train dis {config.stage}" + (f" t_tr={config.t_tr}" if config.stage == "stage2" else ""),
-            precision=precision, inputs=[train_cache, *([stage1_model, *weak_caches] if config.stage == "stage2" else [])],
+            precision=precision, inputs=[train_cache, *([stage1_model, *weak_caches] if config.stage != "stage1" else [])],
         )  # fmt: skip
 
     return run(config, out_dir, prepare)
@@ -142,10 +155,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagseg.luo2017.train_dis", description=__doc__.split("\n\n")[0])
     parser.add_argument("--train-cache", required=True, help="cached pixel-labelled split (tagseg.data.voc)")
     parser.add_argument("--out-dir", required=True, help="folder for model.pt, train_log.csv, run.json")
-    parser.add_argument("--stage1-model", help="stage 2: the stage-1 model.pt to start from")
+    parser.add_argument("--stage1-model", help="stage 2 and continued: the stage-1 model.pt to start from")
     parser.add_argument("--weak-cache", action="append", default=[], help="stage 2: a cached weak pool (repeat)")
     add_dataclass_arguments(parser, DISTrainConfig)
+    add_step_size_from(parser)
     args = parser.parse_args(argv)
+    args.step_size = step_size_from_arguments(args)
     config = dataclass_from_arguments(DISTrainConfig, args)
     path = train(config, args.train_cache, args.out_dir, stage1_model=args.stage1_model, weak_caches=args.weak_cache)
     print(f"wrote {path}")

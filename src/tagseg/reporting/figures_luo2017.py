@@ -17,7 +17,7 @@ import pandas as pd
 
 from tagseg.core import io
 from tagseg.core.cli import add_precision_argument, command
-from tagseg.luo2017 import INFERENCE_ROUTES
+from tagseg.luo2017 import INFERENCE_ROUTES, add_step_size_from, step_size_from_arguments
 from tagseg.reporting.plotting import plt, read_results, save
 
 
@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     examples.add_argument("--model", nargs=3, action="append", metavar=("T_TR", "T_TS", "MODEL"), required=True,
                           help="a stage-2 model.pt, its t_tr and the t_ts to show it at (repeat, in order)")  # fmt: skip
     examples.add_argument("--step-size", type=float, default=0.5, help="inference step on u1 and v1")
+    add_step_size_from(examples)
     examples.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
     examples.add_argument("--images", type=int, default=6, help="the split's first N images")
     examples.add_argument("--png", type=Path, required=True, help="figure to write")
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "dis_examples":
         setups = [(int(t_tr), int(t_ts), Path(path)) for t_tr, t_ts, path in args.model]
-        dis_examples(args.cache, setups, args.step_size, args.images, args.png, args.inference, args.precision)
+        dis_examples(args.cache, setups, step_size_from_arguments(args), args.images, args.png, args.inference, args.precision)
         return 0
     table = dis_grid_table(read_results(args.evaluations))
     io.write_csv(args.csv, table)
