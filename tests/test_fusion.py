@@ -76,3 +76,17 @@ def test_fusion_gradients_stay_finite_when_a_probability_underflows(fusion):
     F.nll_loss(log_probabilities, torch.tensor([[[1]]])).backward()
     assert torch.isfinite(scores.grad).all()
     assert torch.isfinite(log_probabilities[:, :2]).all()
+
+
+def test_addition_keeps_the_dot_products_argmax_and_addition_to_the_scores_does_not():
+    """For 0/1 labels argmax(P + L) = argmax(P . L); the sensitivity reading log softmax(s + L) can still
+    give a pixel to an unlabelled class."""
+    from tagseg.sun2018.fusion import fuse_add, fuse_add_scores, fuse_dot
+
+    scores = torch.randn(4, 21, 6, 6, generator=torch.Generator().manual_seed(0)) * 4
+    labels = (torch.rand(4, 21, generator=torch.Generator().manual_seed(1)) < 0.3).float()
+    labels[:, 0] = 1
+    assert torch.equal(fuse_add(scores, labels).argmax(1), fuse_dot(scores, labels).argmax(1))
+    on_scores = fuse_add_scores(scores, labels)
+    torch.testing.assert_close(on_scores.exp().sum(1), torch.ones(4, 6, 6))
+    assert (labels.gather(1, on_scores.argmax(1).flatten(1)) == 0).any()  # an unlabelled class wins somewhere

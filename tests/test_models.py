@@ -46,6 +46,23 @@ def test_vgg16_fcn_at_tiny_input(arch):
     assert out.shape == (1, 21, 16, 20) and torch.isfinite(out).all()
 
 
+def test_vgg16_fcn8s_scales_its_skips_as_fcns_at_once_net(monkeypatch):
+    """voc-fcn8s-atonce multiplies pool4 by 0.01 and pool3 by 0.0001 before their score layers; the
+    batch-normed small trunk does not."""
+    assert BACKBONES["vgg16"].skip_scales == (0.01, 0.0001) and BACKBONES["vgg_tiny"].skip_scales == (1.0, 1.0)
+    model = FCN(FCNConfig(arch="fcn8s", backbone="vgg16")).eval()
+    seen = {}
+    for name in ("score_pool4", "score_pool3"):
+        layer = getattr(model, name)
+        layer.register_forward_hook(lambda module, inputs, output, name=name: seen.__setitem__(name, inputs[0]))
+    features = {}
+    model.trunk.register_forward_hook(lambda module, inputs, output: features.update(output))
+    with torch.no_grad():
+        model(torch.randn(1, 3, 16, 20))
+    torch.testing.assert_close(seen["score_pool4"], features["pool4"] * 0.01)
+    torch.testing.assert_close(seen["score_pool3"], features["pool3"] * 0.0001)
+
+
 def test_upsampling_is_fixed_bilinear():
     model = FCN(FCNConfig(arch="fcn32s"))
     assert not any("upscore" in name for name, _ in model.named_parameters())

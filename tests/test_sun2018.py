@@ -1,6 +1,7 @@
 """sun2018's variants and the three-step iteration of Section 2.3."""
 
 import copy
+import typing
 
 import pytest
 import torch
@@ -61,11 +62,34 @@ def test_step_two_leaves_segmentation_fixed_and_step_three_changes_both(auxiliar
     assert _changed(aux2, aux3) == (auxiliary_variant != "discriminator")  # ... and the generator (not the discriminator)
 
 
-@pytest.mark.parametrize("variant", ["base", "label", "label_add"])
-def test_variants_without_auxiliary_take_one_step(variant):
+@pytest.mark.parametrize("variant", ["base", "label", "label_add", "label_add_scores"])
+def test_variants_without_auxiliary_take_one_step(variant, monkeypatch):
+    import tagseg.sun2018.network as sun
+
+    steps = []
+    real_step = sun._step
+    monkeypatch.setattr(sun, "_step", lambda *args: steps.append(1) or real_step(*args))
     net, optimizers = _net(variant)
     losses = train_iteration(net, *_batch(), optimizers, torch.amp.GradScaler("cpu", enabled=False))
-    assert set(losses) == {"loss_seg"}
+    assert set(losses) == {"loss_seg"} and len(steps) == 1
+
+
+@pytest.mark.parametrize("control, plain", [("base_2x", "base"), ("label_2x", "label")])
+def test_a_control_is_its_variant_stepped_twice_on_the_same_batch(control, plain):
+    """As many segmentation updates per iteration as the generator variants' steps 1 and 3, nothing else."""
+    net, optimizers = _net(control)
+    twice, twice_optimizers = _net(plain)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    train_iteration(net, *_batch(), optimizers, scaler)
+    for _ in range(2):
+        train_iteration(twice, *_batch(), twice_optimizers, scaler)
+    assert not _changed(net, twice)
+    assert VARIANTS[control].segmentation_updates == VARIANTS["gen"].segmentation_updates == 2
+    assert VARIANTS[control].fusion == VARIANTS[plain].fusion
+
+
+def test_every_variant_is_a_choice_of_the_training_command():
+    assert set(typing.get_args(typing.get_type_hints(TrainConfig)["variant"])) == set(VARIANTS)
 
 
 def test_fusing_variants_exclude_unlabelled_classes_at_prediction():

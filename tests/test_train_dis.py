@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 
 import pytest
 import torch
 
 from tagseg.luo2017 import train_dis
-from tagseg.luo2017.network import load_dis
-from tagseg.luo2017.stages import stage1_step_at
+from tagseg.luo2017.network import DISConfig, DualNet, load_dis
+from tagseg.luo2017.stages import stage1_step_at, stage2_iteration
 from tagseg.luo2017.train_dis import DISTrainConfig
 
 FAST = dict(batch_size=2, weak_batch_size=2, crop_size=32, checkpoint_every=100, optimizer="adam", lr=1e-3)
@@ -35,6 +36,53 @@ def test_both_stages_train_a_few_steps(tiny_caches, tmp_path, t_tr):
     assert record["settings"]["t_tr"] == t_tr
     assert any(not torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
     assert "loss_map_weak" in open(tmp_path / "s2" / "train_log.csv").readline()
+
+
+def _stage2_pieces(seed: int = 0):
+    torch.manual_seed(seed)
+    net = DualNet(DISConfig())
+    generator = torch.Generator().manual_seed(seed)
+    full = (torch.randn(2, 3, 32, 32, generator=generator), torch.randint(0, 21, (2, 32, 32), generator=generator),
+            torch.ones(2, 21))  # fmt: skip
+    weak = (torch.randn(2, 3, 32, 32, generator=generator), (torch.rand(2, 21, generator=generator) < 0.3).float())
+    return net, full, weak
+
+
+def test_stage2_keeps_batch_norm_statistics_and_fits_the_weak_tags_themselves():
+    """At t_tr = 0 the inferred tags are the network's own, so L_tag against T^w is the only way the weak
+    tags enter: it is a loss of its own beside L_tag against T^w-hat (Eq. 1's T = {T^f, T^w, T^w-hat})."""
+    net, full, weak = _stage2_pieces()
+    net.train()
+    statistics = {k: v.clone() for k, v in net.state_dict().items() if "running" in k or "num_batches" in k}
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+    losses = stage2_iteration(net, full, weak, optimizer, t_tr=0, step_size=0.01)
+    assert {"loss_tag_weak", "loss_tag_inferred"} <= set(losses)
+    assert losses["loss_tag_weak"] != pytest.approx(losses["loss_tag_inferred"])
+    assert all(torch.equal(value, net.state_dict()[key]) for key, value in statistics.items())
+    assert net.training and all(m.training for m in net.modules())  # the mode is given back
+
+
+def test_the_control_takes_stage_2s_labelled_updates_without_the_weak_images():
+    net, full, weak = _stage2_pieces()
+    control = copy.deepcopy(net)
+    losses = stage2_iteration(control, full, None, torch.optim.SGD(control.parameters(), lr=0.01), t_tr=0, step_size=0.01)
+    assert set(losses) == {"loss_map", "loss_img", "loss_tag"}
+    with_weak = copy.deepcopy(net)
+    stage2_iteration(with_weak, full, weak, torch.optim.SGD(with_weak.parameters(), lr=0.01), t_tr=0, step_size=0.01)
+    assert any(not torch.equal(a, b) for a, b in zip(control.state_dict().values(), with_weak.state_dict().values()))
+    assert any(not torch.equal(a, b) for a, b in zip(control.state_dict().values(), net.state_dict().values()))
+
+
+def test_the_control_trains_from_stage_1_and_refuses_weak_pools(tiny_caches, tmp_path, capsys):
+    stage1 = train_dis.train(DISTrainConfig(stage1_steps=(1, 1, 1), **FAST), tiny_caches["train"], tmp_path / "s1")
+    config = DISTrainConfig(stage="continued", iterations=2, **FAST)
+    model = train_dis.train(config, tiny_caches["train"], tmp_path / "c", stage1_model=stage1)
+    _, record = load_dis(model, torch.device("cpu"))
+    assert record["settings"]["stage"] == "continued"
+    assert "loss_map_weak" not in open(tmp_path / "c" / "train_log.csv").readline()
+    code = train_dis.main(["--stage", "continued", "--stage1-model", str(stage1), "--train-cache", str(tiny_caches["train"]),
+                           "--weak-cache", str(tiny_caches["weak_noisy"]), "--out-dir", str(tmp_path / "bad")])  # fmt: skip
+    assert code == 1 and "dis.continued" in capsys.readouterr().err and not (tmp_path / "bad" / "model.pt").exists()
 
 
 def test_stage2_without_a_stage1_model_is_a_one_line_error(tiny_caches, tmp_path, capsys):

@@ -134,7 +134,7 @@ def get_table_metrics(wildcards):
         if table.split in DATASET.missing:  # written with the reason instead (get_table_flags)
             return []
         runs = {row.run for row in table.rows if row.run is not None}
-        runs = [run for run in runs if run == "stage1" or int(run[3:]) in config["dis"]["t_tr"]]
+        runs = [run for run in runs if not run.startswith("ttr") or int(run[3:]) in config["dis"]["t_tr"]]
         files = [path for run in sorted(runs) for path in get_dis_metrics(run, table.split)]
         return files
     table = TABLES[wildcards.table]
@@ -255,7 +255,7 @@ def get_claims_sources():
     """Source name -> its files, for every measure the configured claims can be computed from."""
     t_tr, t_ts = config["dis"]["t_tr"], config["dis"]["t_ts"]
     claims = known_claims(t_tr, t_ts, config["sun2018"]["tau"], CLAIMS_MARGIN)
-    sources = {measure.source for claim in claims for pair in claim.comparisons for measure in pair
+    sources = {measure.source for claim in claims for pair in (*claim.comparisons, *claim.controls) for measure in pair
                if measure.source is not None and measure.available(t_tr, t_ts, CLAIMS_SPLITS)}  # fmt: skip
     return {source: get_source_files(source) for source in sorted(sources)}
 

@@ -13,7 +13,10 @@ degrees of freedom. The verdict rules, in :func:`tagseg.reporting.stats.verdict`
 A claim of several comparisons ("(30, 30) is best") is supported when every comparison is,
 contradicted when any is, inconclusive otherwise; its row reports the weakest comparison (the
 lowest interval bound for ``greater``, the largest distance from 0 for ``equivalent``). One seed
-gives no interval: inconclusive.
+gives no interval: inconclusive. Where the paper's baseline had less training than the method
+(sun2018's auxiliary variants update the FCN twice per iteration; luo2017's stage 2 trains on after
+stage 1), the claim is judged a second time, by the same rules, against a compute-matched control
+(the ``control_*`` columns); both verdicts are shown and neither replaces the other.
 
     python -m tagseg.reporting.claims table --seeds 0 1 2 --tau 0.25 --t-tr 0 5 10 30 --t-ts 0 10 30 \\
         --source fcn/fcn32s/base/val results/metrics/fcn32s/base/seed{0,1,2}/val.json ... \\
@@ -52,6 +55,7 @@ class Evaluation:
     seeds: int = 0
     verdict: str = "not run"
     per_comparison: list[tuple[float, float, float, str]] = field(default_factory=list)
+    control: Evaluation | None = None  # the claim judged against its compute-matched controls
 
 
 Sources = dict[str, list[Path]]  # a measure's source name -> its result files, one per seed, in seed order
@@ -59,12 +63,21 @@ Sources = dict[str, list[Path]]  # a measure's source name -> its result files, 
 
 def evaluate(claim: Claim, sources: Sources, seeds: list[int], t_tr: list[int], t_ts: list[int],
              cache: dict[Path, dict] | None = None, splits: Collection[str] | None = None) -> Evaluation:  # fmt: skip
-    """Effect, interval and verdict of one claim from its measures' result files; "not run" when the
-    configured grids or the data's splits do not produce one of its measures."""
-    out = Evaluation(claim)
-    if not all(m.available(t_tr, t_ts, splits) for pair in claim.comparisons for m in pair):
-        return out
+    """Effect, interval and verdict of one claim from its measures' result files, and against its controls
+    where it has them; "not run" when the configured grids or the data's splits do not produce one of its
+    measures."""
     cache = {} if cache is None else cache
+    out = _judge(claim, claim.comparisons, sources, seeds, t_tr, t_ts, cache, splits)
+    if claim.controls:
+        out.control = _judge(claim, claim.controls, sources, seeds, t_tr, t_ts, cache, splits)
+    return out
+
+
+def _judge(claim: Claim, comparisons, sources: Sources, seeds: list[int], t_tr: list[int], t_ts: list[int],
+           cache: dict[Path, dict], splits: Collection[str] | None) -> Evaluation:  # fmt: skip
+    out = Evaluation(claim)
+    if not all(m.available(t_tr, t_ts, splits) for pair in comparisons for m in pair):
+        return out
 
     def values(measure: Measure) -> np.ndarray:
         if measure.source is None:
@@ -86,7 +99,7 @@ def evaluate(claim: Claim, sources: Sources, seeds: list[int], t_tr: list[int], 
             per_seed.append(measure.read(cache[path]))
         return np.array(per_seed)
 
-    for a, b in claim.comparisons:
+    for a, b in comparisons:
         mean, low, high = paired_interval(values(a), values(b))
         out.per_comparison.append((mean, low, high, verdict(low, high, claim.test, claim.margin)))
     if claim.test == "greater":
@@ -112,6 +125,12 @@ def claims_table(evaluations: list[Evaluation]) -> pd.DataFrame:
             "paper_effect": None if paper_effect is None else round(paper_effect, 2),
             "effect": _round(ev.effect), "ci_low": _round(ev.low), "ci_high": _round(ev.high),
             "seeds": ev.seeds, "verdict": ev.verdict,
+            "control_comparison": claim.control_text or None,
+            "control_effect": _round(ev.control.effect) if ev.control else None,
+            "control_ci_low": _round(ev.control.low) if ev.control else None,
+            "control_ci_high": _round(ev.control.high) if ev.control else None,
+            "control_verdict": ev.control.verdict if ev.control else None,
+            "note": claim.note or None,
         })  # fmt: skip
     return pd.DataFrame.from_records(records)
 
@@ -161,15 +180,21 @@ def readme_section(table: pd.DataFrame) -> str:
         f"From `results/tables/claims.csv` ({seeds} seeds; effects in points, ours with a 95% interval): "
         + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS if counts.get(v, 0)) + ".",
         "",
-        "| id | where | claim | paper | ours (95% CI) | verdict |",
-        "|---|---|---|---|---|---|",
+        "| id | where | claim | paper | ours (95% CI) | verdict | against the control (95% CI) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in table.itertuples():
         paper = "" if pd.isna(row.paper_effect) else f"{row.paper_effect:+.1f}"
         ours = "" if pd.isna(row.effect) else f"{row.effect:+.1f}"
         if pd.notna(row.ci_low):
             ours += f" [{row.ci_low:+.1f}, {row.ci_high:+.1f}]"
-        lines.append(f"| {row.id} | {row.paper} {row.where} | {row.statement} | {paper} | {ours} | {row.verdict} |")
+        control = ""
+        if "control_verdict" in table and pd.notna(row.control_verdict):
+            control = "" if pd.isna(row.control_effect) else f"{row.control_effect:+.1f}"
+            if pd.notna(row.control_ci_low):
+                control += f" [{row.control_ci_low:+.1f}, {row.control_ci_high:+.1f}]"
+            control = f"{control} {row.control_verdict}".strip()
+        lines.append(f"| {row.id} | {row.paper} {row.where} | {row.statement} | {paper} | {ours} | {row.verdict} | {control} |")
     lines.append(README_END)
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Collection, Literal
 
-from tagseg.reporting.papers import LUO_TABLES, TABLES
+from tagseg.reporting.papers import CONTROL, LUO_TABLES, TABLES
 
 @dataclass(frozen=True)
 class Measure:
@@ -89,7 +89,7 @@ class Measure:
         if splits is not None and self.split and self.split not in splits:
             return False
         if self.kind == "dis":
-            return (self.run == "stage1" or int(self.run[3:]) in t_tr) and self.t in t_ts
+            return (not self.run.startswith("ttr") or int(self.run[3:]) in t_tr) and self.t in t_ts
         if self.kind == "weak":
             return self.t in t_tr
         return True
@@ -110,11 +110,22 @@ class Claim:
     margin: float = 0.0  # equivalence margin, points
     metric: str = "mIoU"
     note: str = ""
+    # the same claim judged against compute-matched controls where the paper's baseline had less training
+    # (sun2018's one segmentation update per iteration to the auxiliary variants' two; luo2017's stage 2
+    # beyond stage 1): each a - control, a verdict of its own beside the paper's comparison's
+    controls: tuple[tuple[Measure, Measure], ...] = ()
 
     @property
     def comparison_text(self) -> str:
+        return self._text(self.comparisons)
+
+    @property
+    def control_text(self) -> str:
+        return self._text(self.controls) if self.controls else ""
+
+    def _text(self, comparisons: tuple[tuple[Measure, Measure], ...]) -> str:
         sign = " > " if self.test == "greater" else " ≈ "
-        text = "; ".join(f"{a.name}{sign}{b.name}" for a, b in self.comparisons)
+        text = "; ".join(f"{a.name}{sign}{b.name}" for a, b in comparisons)
         return text + (f" (within ±{self.margin:g})" if self.test == "equivalent" else "")
 
     def paper_effect(self) -> float | None:
@@ -142,7 +153,7 @@ def _fcn(table: str, label: str, split: str | None = None) -> Measure:
 def _dis(table: str, run: str, t: int) -> Measure:
     rows = [row for row in LUO_TABLES[table].rows if row.run == run and row.t_ts == t]
     paper = rows[0].values[-1] if rows else None
-    name = "baseline" if run == "stage1" else f"({run[3:]}, {t})"
+    name = {"stage1": "baseline", "continued": "baseline continued (control)"}.get(run, f"({run[3:]}, {t})")
     return Measure("dis", f"{name} {LUO_TABLES[table].split}", split=LUO_TABLES[table].split, run=run, t=t, paper=paper)
 
 
@@ -158,6 +169,12 @@ def _sweep(tau: float | None) -> Measure:
     return Measure("sweep", "no labels" if tau is None else f"tau={tau:g}", tau=tau)
 
 
+# For 0/1 labels a labelled class's P + 1 >= 1 >= any unlabelled class's P, so argmax(P + L) is argmax(P . L):
+# at test the two fusions predict the same classes from the same scores.
+ADDITION_NOTE = ("at test, addition and dot product give the same argmax for 0/1 labels: the comparison is of what "
+                 "training with each made of the network")
+
+
 def known_claims(t_tr: list[int], t_ts: list[int], tau: float = 0.25, margin: float = 1.0) -> list[Claim]:
     """Every claim the code knows; ``t_tr``/``t_ts`` are the configured grids (the largest is the paper's 30),
     ``tau`` the configured threshold of the classifier's labels (the paper's 0.25)."""
@@ -168,24 +185,29 @@ def known_claims(t_tr: list[int], t_ts: list[int], tau: float = 0.25, margin: fl
     grid = [(tr, ts) for tr in t_tr if tr > 0 for ts in t_ts]
     t1, t2, t3, t4 = "sun2018_table1", "sun2018_table2", "sun2018_table3", "sun2018_table4"
     base32 = _fcn(t1, "FCN-32s")
+    control32, label_control32 = _fcn(t1, CONTROL.format("FCN-32s")), _fcn(t1, CONTROL.format("FCN-32s+image label"))
     claims = [
         Claim("S1", "sun2018", "Table 1", "Fusing ground-truth image labels beats FCN-32s.", "greater",
               ((_fcn(t1, "FCN-32s+image label"), base32),)),
         Claim("S2", "sun2018", "Table 1", "The generator's reconstruction loss improves FCN-32s.", "greater",
-              ((_fcn(t1, "FCN-32s+generator"), base32),)),
+              ((_fcn(t1, "FCN-32s+generator"), base32),), controls=((_fcn(t1, "FCN-32s+generator"), control32),)),
         Claim("S3", "sun2018", "Table 1", "The generator also helps when labels are fused.", "greater",
-              ((_fcn(t1, "FCN-32s+label+gen"), _fcn(t1, "FCN-32s+image label")),)),
+              ((_fcn(t1, "FCN-32s+label+gen"), _fcn(t1, "FCN-32s+image label")),),
+              controls=((_fcn(t1, "FCN-32s+label+gen"), label_control32),)),
         Claim("S4", "sun2018", "Table 1", "Labels plus generator is the best of the four.", "greater",
               tuple((_fcn(t1, "FCN-32s+label+gen"), _fcn(t1, other))
-                    for other in ("FCN-32s", "FCN-32s+image label", "FCN-32s+generator"))),
+                    for other in ("FCN-32s", "FCN-32s+image label", "FCN-32s+generator")),
+              controls=tuple((_fcn(t1, "FCN-32s+label+gen"), other)
+                             for other in (control32, label_control32, _fcn(t1, "FCN-32s+generator")))),
         Claim("S5", "sun2018", "Table 2", "A generator (reconstruction) beats a discriminator as the auxiliary loss.",
               "greater", ((_fcn(t2, "FCN-32s+gen"), _fcn(t2, "FCN-32s+dis")),)),
         Claim("S6", "sun2018", "Table 2", "The discriminator's auxiliary loss improves FCN-32s.", "greater",
-              ((_fcn(t2, "FCN-32s+dis"), base32),)),
+              ((_fcn(t2, "FCN-32s+dis"), base32),), controls=((_fcn(t2, "FCN-32s+dis"), control32),)),
         Claim("S7", "sun2018", "Table 3", "Fusion by dot product beats fusion by addition.", "greater",
-              ((_fcn(t3, "FCN-32s+image label (dot product)"), _fcn(t3, "FCN-32s+image label (addition)")),)),
+              ((_fcn(t3, "FCN-32s+image label (dot product)"), _fcn(t3, "FCN-32s+image label (addition)")),),
+              note=ADDITION_NOTE),
         Claim("S8", "sun2018", "Table 3", "Fusion by addition still beats FCN-32s.", "greater",
-              ((_fcn(t3, "FCN-32s+image label (addition)"), base32),)),
+              ((_fcn(t3, "FCN-32s+image label (addition)"), base32),), note=ADDITION_NOTE),
         Claim("S9", "sun2018", "Figure 4", "At tau = 0 (every label kept) the fused network equals its baseline.",
               "equivalent", ((_sweep(0.0), _sweep(None)),), margin=margin),
         Claim("S10", "sun2018", "Figure 4", f"Classifier labels at a middle threshold (tau = {tau:g}) beat the baseline.",
@@ -203,14 +225,15 @@ def known_claims(t_tr: list[int], t_ts: list[int], tau: float = 0.25, margin: fl
             Claim(f"S{n}", "sun2018", "Table 4", f"{arch} gains from the classifier's labels.", "greater",
                   ((_fcn(t4, f"{arch}+image label"), _fcn(t4, arch)),)),
             Claim(f"S{n + 1}", "sun2018", "Table 4", f"{arch} gains from the generator.", "greater",
-                  ((_fcn(t4, f"{arch}+generator"), _fcn(t4, arch)),)),
+                  ((_fcn(t4, f"{arch}+generator"), _fcn(t4, arch)),),
+                  controls=((_fcn(t4, f"{arch}+generator"), _fcn(t4, CONTROL.format(arch))),)),
             Claim(f"S{n + 2}", "sun2018", "Table 4", f"{arch} with generator gains further from the classifier's labels.",
                   "greater", ((_fcn(t4, f"{arch}+image label+generator"), _fcn(t4, f"{arch}+generator")),)),
         ]
     t3l, t5l = "luo2017_table3", "luo2017_table5"
     claims += [
         Claim("L1", "luo2017", "Table 3", "Semi-supervised training with t_tr = 0 beats the ResNet101 baseline.", "greater",
-              ((_dis(t3l, "ttr0", 0), _dis(t3l, "stage1", 0)),)),
+              ((_dis(t3l, "ttr0", 0), _dis(t3l, "stage1", 0)),), controls=((_dis(t3l, "ttr0", 0), _dis(t3l, "continued", 0)),)),
         *[Claim(f"L2.{tr}", "luo2017", "Table 3", f"Inference in training helps: t_tr = {tr} beats t_tr = 0 (t_ts = 0).",
                 "greater", ((_dis(t3l, f"ttr{tr}", 0), _dis(t3l, "ttr0", 0)),)) for tr in t_tr if tr > 0],
         *[Claim(f"L3.{tr}", "luo2017", "Table 3", f"More inference in test helps at t_tr = {tr}: t_ts = {hi_ts} beats t_ts = 0.",
@@ -235,7 +258,7 @@ def known_claims(t_tr: list[int], t_ts: list[int], tau: float = 0.25, margin: fl
                 "greater", ((_weak(pool, "labelmap_mIoU", hi_tr), _weak(pool, "labelmap_mIoU", 0)),))
           for pool in ("weak_clean", "weak_noisy")],
         Claim("L10", "luo2017", "Table 5", "Noisy-tag test: t_tr = 0 beats the ResNet101 baseline.", "greater",
-              ((_dis(t5l, "ttr0", 0), _dis(t5l, "stage1", 0)),)),
+              ((_dis(t5l, "ttr0", 0), _dis(t5l, "stage1", 0)),), controls=((_dis(t5l, "ttr0", 0), _dis(t5l, "continued", 0)),)),
         Claim("L11", "luo2017", "Table 5", f"Noisy-tag test: inference in training helps (t_tr = {hi_tr} over 0, t_ts = 0).",
               "greater", ((_dis(t5l, f"ttr{hi_tr}", 0), _dis(t5l, "ttr0", 0)),)),
         Claim("L12", "luo2017", "Table 5", f"Noisy-tag test: more inference in test helps at t_tr = {hi_tr}.", "greater",
@@ -245,5 +268,6 @@ def known_claims(t_tr: list[int], t_ts: list[int], tau: float = 0.25, margin: fl
                     for tr, ts in [(0, 0), *grid] if (tr, ts) != (hi_tr, hi_ts))),
     ]
     # a grid too small for a claim (one t_tr, one t_ts) leaves it comparing a setup with itself: not made
-    claims = [replace(claim, comparisons=tuple((a, b) for a, b in claim.comparisons if a != b)) for claim in claims]
+    claims = [replace(claim, comparisons=tuple((a, b) for a, b in claim.comparisons if a != b),
+                      controls=tuple((a, b) for a, b in claim.controls if a != b)) for claim in claims]  # fmt: skip
     return [claim for claim in claims if claim.comparisons]

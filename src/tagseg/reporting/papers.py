@@ -17,7 +17,7 @@ class PaperRow:
     label: str  # the paper's row label, verbatim
     arch: str  # fcn32s | fcn8s
     variant: str  # a key of tagseg.sun2018.network.VARIANTS
-    values: tuple[float, ...]  # the paper's numbers, in the table's column order
+    values: tuple[float | None, ...]  # the paper's numbers, in the table's column order (None: a row of ours)
     labels: Literal["truth", "classifier"] = "truth"  # the image labels at test
 
     @property
@@ -36,6 +36,10 @@ class PaperTable:
 
 FOUR_METRICS = ("PA", "MPA", "FWAA", "mIoU")
 
+# Rows of ours beside the paper's (no paper values): the compute-matched controls, a network trained with
+# as many segmentation updates as the generator and discriminator variants make (two per iteration).
+CONTROL = "{}, 2x updates (control)"
+
 TABLES = {
     "sun2018_table1": PaperTable(
         title="Ablation study on PASCAL VOC 2011 validation set.",
@@ -46,6 +50,8 @@ TABLES = {
             PaperRow("FCN-32s+image label", "fcn32s", "label", (93.6, 87.4, 88.5, 74.9)),
             PaperRow("FCN-32s+generator", "fcn32s", "gen", (90.7, 75.5, 83.8, 63.8)),
             PaperRow("FCN-32s+label+gen", "fcn32s", "label_gen", (93.9, 87.5, 89.1, 75.7)),
+            PaperRow(CONTROL.format("FCN-32s"), "fcn32s", "base_2x", (None,) * 4),
+            PaperRow(CONTROL.format("FCN-32s+image label"), "fcn32s", "label_2x", (None,) * 4),
         ),
     ),
     "sun2018_table2": PaperTable(
@@ -56,6 +62,7 @@ TABLES = {
             PaperRow("FCN-32s", "fcn32s", "base", (89.1, 73.3, 81.4, 59.4)),
             PaperRow("FCN-32s+dis", "fcn32s", "discriminator", (88.7, 68.9, 80.4, 60.6)),
             PaperRow("FCN-32s+gen", "fcn32s", "gen", (90.7, 75.5, 83.8, 63.8)),
+            PaperRow(CONTROL.format("FCN-32s"), "fcn32s", "base_2x", (None,) * 4),
         ),
     ),
     "sun2018_table3": PaperTable(
@@ -66,6 +73,7 @@ TABLES = {
             PaperRow("FCN-32s", "fcn32s", "base", (89.1, 73.3, 81.4, 59.4)),
             PaperRow("FCN-32s+image label (addition)", "fcn32s", "label_add", (91.2, 77.7, 84.5, 66.3)),
             PaperRow("FCN-32s+image label (dot product)", "fcn32s", "label", (93.6, 87.4, 88.5, 74.9)),
+            PaperRow("FCN-32s+image label (addition to the scores, sensitivity)", "fcn32s", "label_add_scores", (None,) * 4),
         ),
     ),
     # "the image label did not participate in training in the experiments of Table 4": its label
@@ -83,6 +91,8 @@ TABLES = {
             PaperRow("FCN-8s+image label", "fcn8s", "base", (66.7,), labels="classifier"),
             PaperRow("FCN-8s+generator", "fcn8s", "gen", (65.4,)),
             PaperRow("FCN-8s+image label+generator", "fcn8s", "gen", (68.2,), labels="classifier"),
+            PaperRow(CONTROL.format("FCN-32s"), "fcn32s", "base_2x", (None,)),
+            PaperRow(CONTROL.format("FCN-8s"), "fcn8s", "base_2x", (None,)),
         ),
     ),
 }
@@ -101,7 +111,7 @@ LUO_CLASS_COLUMNS = ("areo", "bike", "bird", "boat", "bottle", "bus", "car", "ca
 @dataclass(frozen=True)
 class DISRow:
     label: str  # the paper's row label (its LaTeX made plain)
-    run: str | None  # "stage1" (the baseline), "ttr<N>" (stage 2 with t_tr = N), None (not reproduced)
+    run: str | None  # "stage1" (the baseline), "ttr<N>" (stage 2 with t_tr = N), "continued" (the control), None (not reproduced)
     t_ts: int  # test-time inference steps of the read-out
     values: tuple[float | None, ...]  # 20 per-class IoUs then mIoU, as printed (None: "n/a")
 
@@ -119,6 +129,7 @@ LUO_TABLES = {
         split="test",
         rows=(
         DISRow('ResNet101', 'stage1', 0, (None, None, None, None, None, None, None, None, None, None, None, None, None, None, None, None, None, None, None, None, 74.2)),
+        DISRow('ResNet101, continued (control)', 'continued', 0, (None,) * 21),
         DISRow('1. t_tr = 0', 'ttr0', 0, (93.3, 58.6, 90.9, 67.9, 76.0, 94.2, 88.6, 91.1, 35.8, 89.7, 70.5, 87.1, 92.2, 87.7, 86.8, 65.3, 88.5, 60.9, 85.9, 74.4, 80.0)),
         DISRow('2. t_tr = 5, t_ts = 0', 'ttr5', 0, (93.1, 68.2, 92.2, 73.9, 82.1, 94.7, 87.9, 92.9, 47.4, 93.2, 77.0, 90.7, 92.2, 91.1, 87.8, 75.5, 91.9, 75.5, 92.6, 79.8, 84.6)),
         DISRow('3. t_tr = 5, t_ts = 10', 'ttr5', 10, (94.0, 69.6, 93.1, 73.3, 83.8, 95.2, 89.1, 93.4, 48.8, 93.8, 77.6, 92.0, 94.6, 91.1, 88.3, 75.7, 93.1, 75.8, 93.3, 81.1, 85.4)),
@@ -143,6 +154,7 @@ LUO_TABLES = {
         DISRow('6. t_tr = 30, t_ts = 10', 'ttr30', 10, (61.9, 49.6, 68.2, 29.6, 48.8, 66.4, 63.8, 73.7, 35.6, 72.1, 48.8, 76.8, 76.7, 68.9, 81.6, 44.8, 44.8, 33.6, 33.6, 66.4, 58.8)),
         DISRow('7. t_tr = 30, t_ts = 30', 'ttr30', 30, (61.7, 47.0, 68.6, 31.9, 54.2, 72.5, 66.5, 71.3, 39.1, 66.0, 54.1, 78.9, 80.6, 69.2, 84.7, 43.0, 44.9, 32.4, 40.2, 59.1, 59.8)),
         DISRow('ResNet101', 'stage1', 0, (50.9, 42.0, 67.9, 17.4, 46.4, 65.4, 59.6, 64.8, 32.5, 21.1, 45.8, 69.7, 74.3, 61.2, 79.7, 25.2, 40.0, 23.8, 34.6, 57.6, 50.6)),
+        DISRow('ResNet101, continued (control)', 'continued', 0, (None,) * 21),
         DISRow('WSSL+IDW', None, 0, (51.4, 42.5, 61.6, 17.0, 48.4, 62.4, 58.3, 65.8, 34.2, 30.8, 47.3, 70.5, 75.1, 60.5, 80.4, 34.8, 43.6, 24.6, 33.4, 65.9, 52.0)),
         ),
     ),

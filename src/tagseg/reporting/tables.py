@@ -69,9 +69,9 @@ def build_table(name: str, metrics_files: list[Path]) -> pd.DataFrame:
 
 
 def dis_run_key(metrics: dict) -> str:
-    """``stage1`` or ``ttr<N>``: which DIS training run a tagseg.luo2017.evaluate_dis file scored."""
+    """``stage1``, ``continued`` or ``ttr<N>``: which DIS training run a tagseg.luo2017.evaluate_dis file scored."""
     settings = metrics["model_run"]["settings"]
-    return "stage1" if settings["stage"] == "stage1" else f"ttr{settings['t_tr']}"
+    return f"ttr{settings['t_tr']}" if settings["stage"] == "stage2" else settings["stage"]
 
 
 def build_dis_table(name: str, metrics_files: list[Path]) -> pd.DataFrame:

@@ -30,6 +30,10 @@ class Backbone:
     input_padding: int  # conv1_1's padding: takes any image, down to 1 pixel, through fc6
     batch_norm: bool  # BatchNorm after every convolution of the five blocks
     dropout: float  # after fc6 and fc7
+    # pool4's and pool3's features are scaled by these before their skip scores: FCN's "at-once" FCN-8s
+    # (voc-fcn8s-atonce) uses 0.01 and 0.0001, so that the skips of unnormalised VGG16 features start
+    # small beside the fc7 path; with batch norm after every convolution there is nothing to even out
+    skip_scales: tuple[float, float] = (1.0, 1.0)
 
     @property
     def strides(self) -> tuple[int, int, int]:
@@ -44,7 +48,7 @@ class Backbone:
 BACKBONES = {
     "vgg16": Backbone(
         widths=(64, 128, 256, 512, 512), pooled=(True,) * 5, fc_channels=4096, fc6_kernel=7, input_padding=100,
-        batch_norm=False, dropout=0.5,
+        batch_norm=False, dropout=0.5, skip_scales=(0.01, 0.0001),
     ),  # fmt: skip
     # VGG16's layers at 1/8 width, with pool2 and pool3 left out, so that pool3, pool4 and fc7 sit
     # at 1/2, 1/4 and 1/8 instead of 1/8, 1/16 and 1/32. On 64-pixel synthetic images its maps then
@@ -194,6 +198,7 @@ class FCN(nn.Module):
         backbone = BACKBONES[config.backbone]
         n = config.n_classes
         self.crop = crop_offsets(backbone)
+        self.skip_scales = backbone.skip_scales
         pool3_stride, pool4_stride, fc7_stride = backbone.strides  # VGG16: 8, 16, 32
         self.trunk = VGGTrunk(backbone)
         self.score_fr = nn.Conv2d(backbone.fc_channels, n, 1)
@@ -219,10 +224,11 @@ class FCN(nn.Module):
             up = self.upscore(score)  # 1/1
             return _crop(up, self.crop.upscore, h, w)
         up2 = self.upscore2(score)  # 1/16
-        pool4 = self.score_pool4(feats["pool4"])
+        scale_pool4, scale_pool3 = self.skip_scales
+        pool4 = self.score_pool4(feats["pool4"] * scale_pool4 if scale_pool4 != 1 else feats["pool4"])
         up2 = up2 + _crop(pool4, self.crop.score_pool4, *up2.shape[2:])
         up4 = self.upscore_pool4(up2)  # 1/8
-        pool3 = self.score_pool3(feats["pool3"])
+        pool3 = self.score_pool3(feats["pool3"] * scale_pool3 if scale_pool3 != 1 else feats["pool3"])
         up4 = up4 + _crop(pool3, self.crop.score_pool3, *up4.shape[2:])
         up8 = self.upscore8(up4)  # 1/1
         return _crop(up8, self.crop.upscore8, h, w)

@@ -62,7 +62,18 @@ def fuse_add(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return torch.logaddexp(log_p, log_l.expand_as(log_p)) - total
 
 
-FUSIONS = {"dot": fuse_dot, "add": fuse_add}
+def fuse_add_scores(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Table 3's addition read the other way: the labels added to the scores before the softmax,
+    log softmax(s + L). A sensitivity row, not the paper's reading (REPRODUCTION.md S7).
+
+    For 0/1 labels the addition of :func:`fuse_add` leaves the argmax of :func:`fuse_dot` (a labelled
+    class's P + 1 >= 1 >= any unlabelled one's P), so at test the two differ only through what
+    training made of the network; this one does not: an unlabelled class can still win a pixel.
+    """
+    return F.log_softmax(scores.float() + labels.float()[:, :, None, None], dim=1)
+
+
+FUSIONS = {"dot": fuse_dot, "add": fuse_add, "add_scores": fuse_add_scores}
 
 # Caffe's log floor in its multinomial logistic loss: a pixel whose true class the labels exclude
 # costs a constant -log(1e-20) and, as in Caffe, passes no gradient back through the product.

@@ -54,8 +54,9 @@ class Sun2018Net(nn.Module):
 
 
 def fcn_family(variant: str) -> str:
-    """The precision family of a variant (tagseg.core.precision): the three-step variants apart."""
-    return "fcn_3step" if VARIANTS[variant].auxiliary else "fcn"
+    """The precision family of a variant (tagseg.core.precision): the three-step variants apart, with the
+    compute-matched controls, which run in the arithmetic of the variants they control."""
+    return "fcn_3step" if VARIANTS[variant].segmentation_updates > 1 else "fcn"
 
 
 def fcn_checkpoint_config(net: Sun2018Net) -> dict:
@@ -120,19 +121,20 @@ def train_iteration(
 ) -> dict[str, float]:
     """One iteration of Section 2.3; returns the losses it measured.
 
-    Without an auxiliary network this is one step on L_seg. With one, three steps: (1) the
-    segmentation network alone on L_seg, (2) the auxiliary network alone with the segmentation
-    network fixed, (3) both together on L_seg + L_aux. The forward passes and losses run in
+    Without an auxiliary network this is one step on L_seg (the controls: ``updates`` steps on the
+    same batch). With one, three steps: (1) the segmentation network alone on L_seg, (2) the
+    auxiliary network alone with the segmentation network fixed, (3) both together on L_seg + L_aux. The forward passes and losses run in
     ``precision``'s autocast (the losses on fp32 casts), the backward passes and steps outside it.
     """
     labels = label_vector(tags)
     seg_opt, aux_opt = optimizers.segmentation, optimizers.auxiliary
 
     # (1) segmentation network on L_seg (Eq. 2), on the fused maps when the variant fuses
-    with precision.autocast():
-        log_probabilities = net.segment(images, labels)
-        seg_loss = fused_nll(log_probabilities, masks)
-    _step(seg_loss, [seg_opt], scaler)
+    for _ in range(1 if net.auxiliary is not None else net.variant.updates):
+        with precision.autocast():
+            log_probabilities = net.segment(images, labels)
+            seg_loss = fused_nll(log_probabilities, masks)
+        _step(seg_loss, [seg_opt], scaler)
     if net.auxiliary is None:
         return {"loss_seg": float(seg_loss.detach())}
 

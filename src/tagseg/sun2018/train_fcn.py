@@ -35,7 +35,8 @@ from tagseg.core.training import Plan, TrainingSettings, make_optimizer, poly_sc
 @dataclass(frozen=True)
 class TrainConfig(TrainingSettings):
     arch: Literal["fcn32s", "fcn8s"] = "fcn32s"  # FCN head
-    variant: Literal["base", "label", "gen", "label_gen", "discriminator", "label_add"] = "base"  # sun2018 variant
+    variant: Literal["base", "label", "gen", "label_gen", "discriminator", "label_add", "label_add_scores",
+                     "base_2x", "label_2x"] = "base"  # sun2018 variant (tagseg.sun2018.variants), or a control
     auxiliary_lr: float = 1e-3  # Adam learning rate of the generator or discriminator
     adversarial_weight: float = 0.1  # weight of the discriminator's loss in the segmentation loss (variant discriminator)
     discriminator_width: int = 16  # channels of the discriminator's first layer (doubling four times)

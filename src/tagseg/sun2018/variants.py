@@ -2,7 +2,11 @@
 the Snakefile twice (the job and its step), so its imports stay cheap (tagseg.sun2018.network builds them).
 
 A variant is a fusion (none, dot product, addition) and an auxiliary network (none, generator,
-discriminator); the rows of the paper's Tables 1-4 are these variants of one FCN.
+discriminator); the rows of the paper's Tables 1-4 are these variants of one FCN. Two are ours, not
+the paper's: the compute-matched controls (``base_2x``, ``label_2x``), which take the segmentation
+step twice per iteration on the same batch, as many updates of the FCN as the generator and
+discriminator variants' steps 1 and 3 make; and Table 3's second reading of addition
+(``label_add_scores``), the labels added to the scores before the softmax.
 """
 
 from __future__ import annotations
@@ -14,6 +18,12 @@ from dataclasses import dataclass
 class Variant:
     fusion: str | None  # "dot", "add" or None: how image labels enter, in training and at test
     auxiliary: str | None  # "generator", "discriminator" or None: the auxiliary network and its loss
+    updates: int = 1  # segmentation steps per iteration without an auxiliary network (2: the controls)
+
+    @property
+    def segmentation_updates(self) -> int:
+        """Updates of the FCN per iteration: steps 1 and 3 of Section 2.3 with an auxiliary network."""
+        return 2 if self.auxiliary else self.updates
 
 
 VARIANTS = {
@@ -23,6 +33,9 @@ VARIANTS = {
     "label_gen": Variant(fusion="dot", auxiliary="generator"),
     "discriminator": Variant(fusion=None, auxiliary="discriminator"),
     "label_add": Variant(fusion="add", auxiliary=None),
+    "label_add_scores": Variant(fusion="add_scores", auxiliary=None),
+    "base_2x": Variant(fusion=None, auxiliary=None, updates=2),
+    "label_2x": Variant(fusion="dot", auxiliary=None, updates=2),
 }
 
 
