@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 
 import pytest
 import torch
@@ -197,3 +198,32 @@ def test_both_stages_resume_bit_for_bit_after_a_crash(tiny_caches, tmp_path, mon
     crash_then_resume(stage2, tmp_path / "resumed" / "s2", "stage2_iteration", stage1_model=model, weak_caches=weak)
     _same_run(tmp_path / "unbroken" / "s1", tmp_path / "resumed" / "s1", "dis")
     _same_run(tmp_path / "unbroken" / "s2", tmp_path / "resumed" / "s2", "dis")
+
+
+def test_the_step_size_is_chosen_on_val_by_the_rule_and_read_back(tiny_caches, tmp_path):
+    from tagseg.luo2017 import read_step_size
+    from tagseg.luo2017.step_size import choose, main
+
+    assert choose({0.1: 0.5, 0.01: 0.6, 0.5: 0.6}) == 0.01  # the highest mean; a tie to the smaller step
+    stage1 = train_dis.train(DISTrainConfig(stage1_steps=(1, 1, 1), **FAST), tiny_caches["train"], tmp_path / "s1")
+    out = tmp_path / "step_size.json"
+    assert main(["--model", str(stage1), "--model", str(stage1), "--val-cache", str(tiny_caches["val"]),
+                 "--grid", "0.5", "0.01", "--steps", "3", "--out", str(out)]) == 0  # fmt: skip
+    chosen = json.loads(out.read_text())
+    assert chosen["grid"] == [0.01, 0.5] and len(chosen["val_mIoU"]["0.5"]) == 2 and chosen["split"].endswith("val")
+    assert chosen["step_size"] == choose({float(k): v for k, v in chosen["val_mIoU_mean"].items()})
+    assert read_step_size(out) == chosen["step_size"]
+    out.write_text('{"step_size": -1}')
+    with pytest.raises(ValueError, match="'step_size' must be a positive number"):
+        read_step_size(out)
+    out.write_text("not json")
+    with pytest.raises(ValueError, match="not a step-size selection"):
+        read_step_size(out)
+
+
+def test_a_bad_step_size_file_is_a_one_line_error_before_training(tiny_caches, tmp_path, capsys):
+    bad = tmp_path / "step_size.json"
+    bad.write_text("{}")
+    code = train_dis.main(["--stage", "stage2", "--train-cache", str(tiny_caches["train"]), "--out-dir", str(tmp_path / "out"),
+                           "--step-size-from", str(bad)])  # fmt: skip
+    assert code == 1 and "not a step-size selection" in capsys.readouterr().err and not (tmp_path / "out").exists()
