@@ -115,3 +115,26 @@ def test_readme_section_is_generated_between_markers(tmp_path):
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         replace_section(readme, c.readme_section(table), c.README_START, c.README_END)
+
+
+def test_a_generator_claim_is_judged_against_the_baseline_and_the_compute_matched_control(tmp_path):
+    """A gain over the baseline that the control, given as many updates, also makes is shown as such."""
+    claims = {claim.id: claim for claim in known_claims([0, 30], [0, 30])}
+    s2 = claims["S2"]
+    assert [b.variant for _, b in s2.controls] == ["base_2x"] and [b.variant for _, b in s2.comparisons] == ["base"]
+    assert [b.run for _, b in claims["L1"].controls] == ["continued"] and claims["L10"].controls
+    assert not claims["S5"].controls  # generator against discriminator: both make two updates
+    for seed, (base, gen, control) in enumerate([(0.40, 0.45, 0.47), (0.42, 0.46, 0.49), (0.38, 0.44, 0.46)]):
+        for variant, miou in (("base", base), ("gen", gen), ("base_2x", control)):
+            _write_fcn(tmp_path, "fcn32s", variant, seed, miou)
+    sources = {f"fcn/fcn32s/{variant}/val": [tmp_path / f"metrics/fcn32s/{variant}/seed{seed}/val.json" for seed in range(3)]
+               for variant in ("base", "gen", "base_2x")}  # fmt: skip
+    ev = c.evaluate(s2, sources, [0, 1, 2], [0, 30], [0, 30])
+    assert ev.verdict == "supported" and ev.control.verdict == "contradicted"
+    row = c.claims_table([ev]).iloc[0]
+    assert row["verdict"] == "supported" and row["control_verdict"] == "contradicted"
+    assert row["control_effect"] == pytest.approx(100 * (-0.02 - 0.03 - 0.02) / 3, abs=0.005)  # rounded to 2 places
+    assert "2x updates (control)" in row["control_comparison"]
+    assert "contradicted |" in c.readme_section(c.claims_table([ev]))
+    s1 = c.claims_table([c.evaluate(claims["S1"], {}, [0], [0, 30], [0, 30])]).iloc[0]
+    assert pd.isna(s1["control_verdict"])  # no confound, no control
