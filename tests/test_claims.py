@@ -136,5 +136,5 @@ def test_a_generator_claim_is_judged_against_the_baseline_and_the_compute_matche
     assert row["control_effect"] == pytest.approx(100 * (-0.02 - 0.03 - 0.02) / 3, abs=0.005)  # rounded to 2 places
     assert "2x updates (control)" in row["control_comparison"]
     assert "contradicted |" in c.readme_section(c.claims_table([ev]))
-    s1 = c.claims_table([c.evaluate(claims["S1"], {}, [0], [0, 30], [0, 30])]).iloc[0]
+    s1 = c.claims_table([c.Evaluation(claims["S1"])]).iloc[0]
     assert pd.isna(s1["control_verdict"])  # no confound, no control
