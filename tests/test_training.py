@@ -136,7 +136,8 @@ def test_evaluate_and_table(tiny_caches, tmp_path):
     for seed in (0, 1):
         (tmp_path / f"val{seed}.json").write_text(json.dumps(metrics))
     frame = tables.build_table("sun2018_table1", [tmp_path / "val0.json", tmp_path / "val1.json"])
-    assert list(frame["Method"]) == ["FCN-32s", "FCN-32s+image label", "FCN-32s+generator", "FCN-32s+label+gen"]
+    assert list(frame["Method"]) == ["FCN-32s", "FCN-32s+image label", "FCN-32s+generator", "FCN-32s+label+gen",
+                                     "FCN-32s, 2x updates (control)", "FCN-32s+image label, 2x updates (control)"]  # fmt: skip
     assert frame.loc[0, "seeds"] == 2 and frame.loc[0, "mIoU_paper"] == 59.4
     assert frame.loc[0, "mIoU"] == pytest.approx(100 * metrics["scores"]["mIoU"], abs=0.01)
     assert frame.loc[0, "mIoU_sd"] == 0 and frame.loc[1, "seeds"] == 0

@@ -211,11 +211,14 @@ def test_voc_config_plans_the_whole_dag_without_data(tmp_path):
     assert {"download_archive", "extract_archive", "build_voc_splits"} <= set(jobs)
     assert "generate_synthetic" not in jobs and "export_voc12_test_sun2018" not in jobs  # no test tar given
     assert jobs["cache_split"] == "6"  # 5 splits and the clean pool's withheld masks; no IDW: no noisy pool, no noisy test
-    assert jobs["train_fcn"] == "24" and jobs["train_dis_stage2"] == "12"  # every paper run, 3 seeds
+    # every paper run and, beside them, the 3 two-update controls and Table 3's sensitivity row, 3 seeds
+    assert jobs["train_fcn"] == "36" and jobs["train_dis_stage2"] == "12" and jobs["train_dis_continued"] == "3"
     assert "--train-cache data/voc/cache/trainaug" in _job(result.stdout, "train_fcn")
     assert "--train-cache data/voc/cache/train " in _job(result.stdout, "train_dis_stage2")
     assert "--weak-cache data/voc/cache/weak_clean --out-dir" in _job(result.stdout, "train_dis_stage2")
     assert "--not-run 'IDW not supplied'" in _job(result.stdout, "paper_table", "luo2017_table5")
+    assert "--val-cache data/voc/cache/val " in _job(result.stdout, "select_dis_step_size")  # chosen on val, never test
+    assert "--step-size-from results/dis/step_size.json" in _job(result.stdout, "train_dis_stage2")
     assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
 
 

@@ -342,9 +342,11 @@ def test_every_model_is_evaluated_by_one_job_per_seed(tmp_path):
         model = owners.pop()
         assert model not in models, f"{model} is evaluated by {models[model]} and {rule}"
         models[model] = rule
-    assert len(models) == len(blocks) == 39  # 8 FCN models and 5 DIS runs, 3 seeds each
+    # 8 FCN models of the paper's, 3 compute-matched controls and 1 sensitivity row; 5 DIS runs and stage 2's control
+    assert len(models) == len(blocks) == 3 * (8 + 3 + 1 + 5 + 1)
     assert models["fcn32s/label_gen/seed0"] == "evaluate_fcn32s_label_gen"
-    assert models["stage1/seed2"] == "evaluate_dis_stage1"
+    assert models["stage1/seed2"] == "evaluate_dis_stage1" and models["continued/seed0"] == "evaluate_dis_continued"
+    assert models["fcn8s/base_2x/seed1"] == "evaluate_fcn8s_base_2x"
 
 
 @pytest.mark.parametrize("config, message", [
