@@ -94,3 +94,58 @@ def test_class_argmax_is_argmax_with_ties_nan_and_either_layout():
     last = ties.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 21), as the tau sweep stores scores
     assert torch.equal(class_argmax(last, dim=-1), last.argmax(-1))
     assert class_argmax(ties)[0, 2, 3] == 4
+
+
+def test_per_image_counts_rebuild_the_splits_scores():
+    """Each image's intersections and unions, summed, give the split's per-class IoU and mIoU exactly; a
+    resample counts an image as often as it is drawn."""
+    from tagseg.core.metrics import ConfusionMatrix
+    from tagseg.reporting.claims_catalogue import _miou
+
+    rng = np.random.default_rng(3)
+    truth = torch.from_numpy(rng.integers(0, 4, size=(6, 5, 5)))
+    truth[0, 0, :] = 255  # void is skipped
+    pred = torch.from_numpy(rng.integers(0, 4, size=(6, 5, 5)))
+    matrix = ConfusionMatrix(4, per_image=True)
+    matrix.update(truth[:4], pred[:4])
+    matrix.update(truth[4:], pred[4:])
+    np.testing.assert_array_equal(matrix.hist, confusion_matrix(truth, pred, 4))
+    counts = matrix.per_image()
+    assert len(counts["intersection"]) == 6
+    assert _miou(counts, np.ones((1, 6)))[0] == pytest.approx(100 * scores(matrix.hist)["mIoU"])
+    twice_first = np.array([[2, 0, 1, 1, 1, 1]], dtype=float)
+    by_hand = confusion_matrix(torch.cat([truth[:1], truth[:1], truth[2:]]), torch.cat([pred[:1], pred[:1], pred[2:]]), 4)
+    assert _miou(counts, twice_first)[0] == pytest.approx(100 * scores(by_hand)["mIoU"])
+    with pytest.raises(ValueError, match="outside 0..3"):
+        matrix.update(torch.full((1, 2, 2), 7), torch.zeros(1, 2, 2, dtype=torch.long))
+
+
+def test_reconstruction_visibility_by_hand():
+    """Four quadrants of classes 0 (grey), 1 and 2 (one red) and 3 (blue). Of the errors 1->2 (2 px),
+    1->3 (1 px) and 3->0 (1 px), the target tells apart 1/3 and 3/0, not 1/2: share 2 / 4."""
+    from tagseg.core.metrics import ReconstructionVisibility
+
+    masks = torch.tensor([[[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]])
+    colour = {0: (0.5, 0.5, 0.5), 1: (1.0, 0.0, 0.0), 2: (1.0, 0.0, 0.0), 3: (0.0, 0.0, 1.0)}
+    image = torch.zeros(1, 3, 4, 4)
+    for label, rgb in colour.items():
+        image[0, :, masks[0] == label] = torch.tensor(rgb)[:, None]
+    image = image * torch.tensor([0.8, 1.0, 0.8, 1.0])  # one texture for all: stripes, column by column
+    pred = masks.clone()
+    pred[0, 0, 2], pred[0, 0, 3], pred[0, 1, 2], pred[0, 3, 3] = 2, 2, 3, 0
+    full = ReconstructionVisibility(4)
+    full.update(image, masks, pred)  # the generator's target: the image itself
+    separable = full.separable()
+    assert not separable[1, 2] and separable[1, 3] and separable[3, 0] and not separable[0, 0]
+    assert full.share() == pytest.approx(0.5)
+    # 2 x 2 cells, one per quadrant: every pixel's cell is its own class, the same share
+    quadrants = ReconstructionVisibility(4)
+    quadrants.update(torch.nn.functional.adaptive_avg_pool2d(image, 2), masks, pred)
+    assert quadrants.share() == pytest.approx(0.5)
+    # one cell for the whole image: no class covers half of it, none is represented, no error is visible
+    coarse = ReconstructionVisibility(4)
+    coarse.update(torch.nn.functional.adaptive_avg_pool2d(image, 1), masks, pred)
+    assert coarse.share() == 0.0
+    right = ReconstructionVisibility(4)
+    right.update(image, masks, masks)
+    assert right.share() is None  # no error, nothing to see

@@ -248,6 +248,8 @@ def get_source_files(source):
         return get_dis_metrics(*parts)
     if kind == "weak":
         return expand(f"results/dis_weak/stage1/seed{{seed}}/{parts[0]}.json", seed=config["seeds"])
+    if kind == "classifier":  # the image-labelling network's report on a split (its mAP)
+        return expand(f"results/classifier/seed{{seed}}/{parts[0]}.json", seed=config["seeds"])
     raise ValueError(f"claims source {source!r}: unknown kind {kind!r}")
 
 
@@ -255,7 +257,9 @@ def get_claims_sources():
     """Source name -> its files, for every measure the configured claims can be computed from."""
     t_tr, t_ts = config["dis"]["t_tr"], config["dis"]["t_ts"]
     claims = known_claims(t_tr, t_ts, config["sun2018"]["tau"], CLAIMS_MARGIN)
-    sources = {measure.source for claim in claims for pair in (*claim.comparisons, *claim.controls) for measure in pair
+    measures = [measure for claim in claims for pair in (*claim.comparisons, *claim.controls) for measure in pair]
+    measures += [claim.precondition.measure for claim in claims if claim.precondition is not None]
+    sources = {measure.source for measure in measures
                if measure.source is not None and measure.available(t_tr, t_ts, CLAIMS_SPLITS)}  # fmt: skip
     return {source: get_source_files(source) for source in sorted(sources)}
 
@@ -466,6 +470,8 @@ def _plan_evaluations():
     """{("fcn", (arch, variant)) or ("dis", run): output patterns with a {seed} wildcard}, every model's."""
     plan = {}
     for path in sorted(_read_results()):
+        if not any(pattern.fullmatch(path) for pattern in EVALUATED.values()):
+            continue  # not a model's evaluation (the classifier's reports, written by predict_classifier)
         kind, match = _evaluated(path)
         model = ("fcn", (match["arch"], match["variant"])) if kind in ("fcn", "sweep") else ("dis", match["run"])
         pattern = re.sub(r"(?<=seed)\d+(?=/)", "{seed}", path)

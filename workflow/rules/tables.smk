@@ -158,12 +158,14 @@ rule claims:
         t_tr=" ".join(map(str, config["dis"]["t_tr"])),
         t_ts=" ".join(map(str, config["dis"]["t_ts"])),
         margin=CLAIMS_MARGIN,
+        bootstrap=config["claims"]["bootstrap"],
         splits=" ".join(CLAIMS_SPLITS),
     conda:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.reporting.claims table {params.sources} --seeds {params.seeds} --tau {params.tau}"
-        " --t-tr {params.t_tr} --t-ts {params.t_ts} --margin {params.margin} --splits {params.splits}"
+        " --t-tr {params.t_tr} --t-ts {params.t_ts} --margin {params.margin} --bootstrap {params.bootstrap}"
+        " --splits {params.splits}"
         " --csv {output.csv:q} --png {output.png:q} > {log:q} 2>&1"
 
 

@@ -31,13 +31,13 @@ from torch.utils.data import DataLoader
 from tagseg.core import io, runtime
 from tagseg.core.classes import CLASSES, NUM_CLASSES, with_background
 from tagseg.core.cli import add_precision_argument, check_outputs, command
-from tagseg.core.metrics import ConfusionMatrix, scores
+from tagseg.core.metrics import ConfusionMatrix, ReconstructionVisibility
 from tagseg.core.precision import FP32, Precision, resolve
 from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
 from tagseg.luo2017 import INFERENCE_ROUTES, add_step_size_from, step_size_from_arguments
 from tagseg.luo2017.inference import infer_latents, upsampled_argmax
-from tagseg.luo2017.network import DualNet, count_parameters, dis_family, load_dis
+from tagseg.luo2017.network import DualNet, count_parameters, dis_family, downsample_image, load_dis
 
 
 def _sync(device: torch.device) -> None:
@@ -47,11 +47,15 @@ def _sync(device: torch.device) -> None:
 
 def evaluate_counts(
     net: DualNet, loader: DataLoader, t_ts: list[int], step_size: float, device: torch.device,
-    route: str = "literal", precision: Precision = FP32,
-) -> tuple[dict[int, np.ndarray], dict[str, float]]:
-    """Confusion matrices per t_ts and seconds spent in the backbone and in the inference steps
-    (``route``: how :func:`tagseg.luo2017.inference.infer_latents` takes them)."""
-    matrices = {t: ConfusionMatrix(NUM_CLASSES) for t in t_ts}
+    route: str = "literal", precision: Precision = FP32, visibility: ReconstructionVisibility | None = None,
+) -> tuple[dict[int, ConfusionMatrix], dict[int, np.ndarray], dict[str, float]]:
+    """Per t_ts, the confusion matrix (each image's kept) and the tag head's read-out tags (n, 20), at
+    sigmoid(v3) >= 0.5; and seconds spent in the backbone and in the inference steps (``route``: how
+    :func:`tagseg.luo2017.inference.infer_latents` takes them). ``visibility``, when given, gathers
+    what the reconstruction target (the image averaged down to z3's size) shows of the errors at the
+    least t_ts."""
+    matrices = {t: ConfusionMatrix(NUM_CLASSES, per_image=True) for t in t_ts}
+    tags: dict[int, list[np.ndarray]] = {t: [] for t in t_ts}
     seconds = {"backbone": 0.0, "inference": 0.0}
     for images, masks, _ in loader:
         images = images.to(device)
@@ -67,8 +71,12 @@ def evaluate_counts(
         seconds["backbone"] += middle - start
         seconds["inference"] += time.perf_counter() - middle
         for t, readout in reads.items():
-            matrices[t].update(masks, upsampled_argmax(readout.labelmap, masks.shape[1:]).cpu())
-    return {t: matrix.hist for t, matrix in matrices.items()}, seconds
+            predicted = upsampled_argmax(readout.labelmap, masks.shape[1:]).cpu()
+            matrices[t].update(masks, predicted)
+            tags[t].append((torch.sigmoid(readout.outputs.v3[:, 1:].float()) >= 0.5).cpu().numpy())
+            if visibility is not None and t == min(t_ts):  # the model's own errors, before any inference step
+                visibility.update(downsample_image(images, u1.shape[2:]).cpu(), masks, predicted)
+    return matrices, {t: np.concatenate(v) for t, v in tags.items()}, seconds
 
 
 def tag_agreement(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -76,6 +84,14 @@ def tag_agreement(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     predicted, truth = predicted.astype(bool), truth.astype(bool)
     hits = float((predicted & truth).sum())
     return {"precision": hits / max(float(predicted.sum()), 1.0), "recall": hits / max(float(truth.sum()), 1.0)}
+
+
+def tag_counts(predicted: np.ndarray, truth: np.ndarray) -> dict[str, list[int]]:
+    """Per image, the tags right (hits), predicted and true: precision and recall over any resample of the
+    images are ratios of their sums. JSON-ready."""
+    predicted, truth = predicted.astype(bool), truth.astype(bool)
+    return {"hits": (predicted & truth).sum(1).tolist(), "predicted": predicted.sum(1).tolist(),
+            "truth": truth.sum(1).tolist()}  # fmt: skip
 
 
 def weak_inference_quality(
@@ -88,7 +104,7 @@ def weak_inference_quality(
         raise ValueError("weak pool and its withheld cache list different images")
     loader = eval_loader(withheld, batch_size)
     noisy = torch.from_numpy(weak.tags.astype("float32"))
-    matrices = {t: ConfusionMatrix(NUM_CLASSES) for t in steps}
+    matrices = {t: ConfusionMatrix(NUM_CLASSES, per_image=True) for t in steps}
     inferred_tags: dict[int, list[np.ndarray]] = {t: [] for t in steps}
     seen = 0
     for images, masks, _ in loader:
@@ -102,11 +118,18 @@ def weak_inference_quality(
         for t, readout in reads.items():
             matrices[t].update(masks, upsampled_argmax(readout.labelmap, masks.shape[1:]).cpu())
             inferred_tags[t].append((torch.sigmoid(readout.outputs.v3[:, 1:]) >= 0.5).cpu().numpy())
+    by_step = {}
+    for t in steps:
+        inferred = np.concatenate(inferred_tags[t])
+        by_step[str(t)] = {"labelmap_scores": matrices[t].scores(),
+                           **{f"tags_{k}": v for k, v in tag_agreement(inferred, withheld.tags).items()},
+                           "labelmap_per_image": matrices[t].per_image(),
+                           "tags_per_image": tag_counts(inferred, withheld.tags)}  # fmt: skip
     return {
-        "by_step": {str(t): {"labelmap_scores": matrices[t].scores(), **{f"tags_{k}": v for k, v in
-                    tag_agreement(np.concatenate(inferred_tags[t]), withheld.tags).items()}} for t in steps},
-        "weak_tags": tag_agreement(weak.tags, withheld.tags),
-    }  # fmt: skip
+        "by_step": by_step,
+        "image_ids": list(weak.ids),
+        "weak_tags": {**tag_agreement(weak.tags, withheld.tags), "per_image": tag_counts(weak.tags, withheld.tags)},
+    }
 
 
 def score_split(net: DualNet, model_run: dict, model_path, cache, t_ts: list[int], step_size: float, batch_size: int,
@@ -115,12 +138,22 @@ def score_split(net: DualNet, model_run: dict, model_path, cache, t_ts: list[int
     for, ``arithmetic`` what it resolved to)."""
     split = CachedSplit(cache).require_masks("nothing to score against")
     t_ts = sorted(set(t_ts))
-    matrices, seconds = evaluate_counts(net, eval_loader(split, batch_size), t_ts, step_size, device, route, arithmetic)
+    visibility = ReconstructionVisibility(NUM_CLASSES)
+    matrices, tags, seconds = evaluate_counts(net, eval_loader(split, batch_size), t_ts, step_size, device, route,
+                                              arithmetic, visibility)  # fmt: skip
     per_image = {name: 1000.0 * value / len(split) for name, value in seconds.items()}
+    by_t_ts = {}
+    for t, matrix in matrices.items():
+        by_t_ts[str(t)] = {"scores": matrix.scores(), "confusion": matrix.hist.tolist(), "per_image": matrix.per_image()}
+        if split.tags is not None:  # the tag head's read-out against the split's own tags (clean but on noisy_test)
+            by_t_ts[str(t)]["tags"] = {**tag_agreement(tags[t], split.tags), "per_image": tag_counts(tags[t], split.tags)}
     return {
-        "by_t_ts": {str(t): {"scores": scores(hist), "confusion": hist.tolist()} for t, hist in matrices.items()},
+        "by_t_ts": by_t_ts,
         "classes": list(CLASSES),
         "n_images": len(split),
+        "image_ids": list(split.ids),
+        # of the model's errors with no inference step, the share its reconstruction target can see
+        "reconstruction_visible_errors": visibility.share(),
         "ms_per_image": {"backbone": per_image["backbone"], f"inference_{max(t_ts)}_steps": per_image["inference"]},
         "parameters": count_parameters(net),
         "model": str(model_path),

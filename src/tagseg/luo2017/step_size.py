@@ -24,7 +24,6 @@ import numpy as np
 
 from tagseg.core import io, runtime
 from tagseg.core.cli import add_precision_argument, command
-from tagseg.core.metrics import scores
 from tagseg.core.precision import resolve
 from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
@@ -54,9 +53,9 @@ def select(models: list[str], val_cache, grid: list[float], steps: int, *, batch
         arithmetic = resolve(precision, device, dis_family(model_run))
         for step in grid:
             runtime.seed_everything(0)
-            matrices, _ = evaluate_counts(net, eval_loader(split, batch_size), [0, steps], step, device, route, arithmetic)
-            by_step[step].append(scores(matrices[steps])["mIoU"])
-        no_steps.append(scores(matrices[0])["mIoU"])
+            matrices, _, _ = evaluate_counts(net, eval_loader(split, batch_size), [0, steps], step, device, route, arithmetic)
+            by_step[step].append(matrices[steps].scores()["mIoU"])
+        no_steps.append(matrices[0].scores()["mIoU"])
     mean = {step: float(np.mean(values)) for step, values in by_step.items()}
     return {
         "step_size": choose(mean),

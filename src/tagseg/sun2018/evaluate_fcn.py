@@ -34,7 +34,7 @@ from torch.utils.data import DataLoader
 from tagseg.core import io, runtime
 from tagseg.core.classes import CLASSES, NUM_CLASSES
 from tagseg.core.cli import add_dataclass_arguments, check_outputs, command, dataclass_from_arguments
-from tagseg.core.metrics import ConfusionMatrix, class_argmax, scores
+from tagseg.core.metrics import ConfusionMatrix, ReconstructionVisibility, class_argmax, iou_counts, scores
 from tagseg.core.precision import FP32, Precision
 from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
@@ -58,15 +58,24 @@ class EvalConfig:
 
 
 @torch.inference_mode()
-def split_confusion(model: Sun2018Net, loader: DataLoader, device: torch.device, precision: Precision = FP32) -> np.ndarray:
-    """The (21, 21) confusion matrix of a model's argmax predictions over a split, fused with the
-    split's ground-truth labels where the variant fuses."""
-    matrix = ConfusionMatrix(NUM_CLASSES)
+def split_results(model: Sun2018Net, loader: DataLoader, device: torch.device,
+                  precision: Precision = FP32) -> tuple[ConfusionMatrix, ReconstructionVisibility]:  # fmt: skip
+    """A model's argmax predictions over a split, fused with the split's ground-truth labels where the
+    variant fuses: the confusion matrix (each image's kept), and what the generator's target, the image
+    itself, shows of the classes (tagseg.core.metrics.ReconstructionVisibility)."""
+    matrix = ConfusionMatrix(NUM_CLASSES, per_image=True)
+    visibility = ReconstructionVisibility(NUM_CLASSES)
     for images, masks, tags in loader:
         with precision.autocast():
             pred = class_argmax(model.segment(images.to(device), label_vector(tags.to(device))))  # (B, H, W)
         matrix.update(masks, pred.cpu())
-    return matrix.hist
+        visibility.update(images, masks, pred)
+    return matrix, visibility
+
+
+def split_confusion(model: Sun2018Net, loader: DataLoader, device: torch.device, precision: Precision = FP32) -> np.ndarray:
+    """The (21, 21) confusion matrix of :func:`split_results`."""
+    return split_results(model, loader, device, precision)[0].hist
 
 
 def evaluate(
@@ -95,11 +104,15 @@ def evaluate_model(
     split = CachedSplit(cache).require_masks("nothing to score against")
     loader = eval_loader(split, config.batch_size)
     net, device, arithmetic = model.net, model.device, model.arithmetic
+    extra = {}
     if probabilities is None:
-        hist = split_confusion(net, loader, device, arithmetic)
+        matrix, visibility = split_results(net, loader, device, arithmetic)
+        hist, per_image = matrix.hist, matrix.per_image()
         labels = {"source": "truth" if net.variant.fusion else "none"}
+        extra["reconstruction_visible_errors"] = visibility.share()
     else:
-        hist = tau_sweep(net, loader, read_predictions(probabilities, split.ids), [tau], device, arithmetic).labelled[0]
+        sweep = tau_sweep(net, loader, read_predictions(probabilities, split.ids), [tau], device, arithmetic)
+        hist, per_image = sweep.labelled[0], iou_counts(sweep.labelled_images[0], NUM_CLASSES)
         labels = {"source": "classifier", "tau": tau, "fusion": net.variant.fusion or "dot",
                   "probabilities": str(probabilities)}  # fmt: skip
     return {
@@ -108,6 +121,10 @@ def evaluate_model(
         "classes": list(CLASSES),
         "n_images": len(split),
         "confusion": hist.tolist(),
+        # the split's images in order, each one's intersection and union per class (intervals over test images)
+        "image_ids": list(split.ids),
+        "per_image": per_image,
+        **extra,
         "model": model.path,
         "split": str(cache),
         "model_run": model.run,

@@ -27,7 +27,7 @@ from tagseg.core.classes import CLASSES, NUM_CLASSES
 from tagseg.core.cli import add_precision_argument, command
 from tagseg.core.precision import FP32, Precision
 from tagseg.sun2018.variants import tau_grid
-from tagseg.core.metrics import class_argmax, image_confusions, scores
+from tagseg.core.metrics import class_argmax, image_confusions, iou_counts, scores
 from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
 from tagseg.sun2018.classifier import read_predictions
@@ -40,6 +40,8 @@ from tagseg.sun2018.network import LoadedModel, Sun2018Net
 class Sweep:
     labelled: np.ndarray  # (len(taus), 21, 21): confusion matrices with the labels at each tau
     unlabelled: np.ndarray  # (21, 21): the same network's own argmax, no labels
+    labelled_images: np.ndarray  # (len(taus), n_images, 21 * 21): each image's confusion matrix at each tau
+    unlabelled_images: np.ndarray  # (n_images, 21 * 21)
 
 
 @torch.inference_mode()
@@ -60,6 +62,8 @@ def tau_sweep(
         raise ValueError(f"tau_sweep: {len(probabilities)} probability rows for {len(loader.dataset)} images")
     hists = torch.zeros(len(taus), NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
     unlabelled = torch.zeros(NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
+    labelled_images: list[list[torch.Tensor]] = [[] for _ in taus]
+    unlabelled_images: list[torch.Tensor] = []
     seen = 0
     for images, masks, _ in loader:
         batch = probabilities[seen : seen + len(images)]
@@ -67,7 +71,9 @@ def tau_sweep(
         with precision.autocast():
             scores = model.fcn(images.to(device)).float()  # (B, 21, H, W), once per image
         # the network without labels, as Sun2018Net.segment computes it for an unfused variant
-        unlabelled += image_confusions(masks, class_argmax(F.log_softmax(scores, dim=1)).cpu(), NUM_CLASSES).sum(0)
+        own = image_confusions(masks, class_argmax(F.log_softmax(scores, dim=1)).cpu(), NUM_CLASSES)
+        unlabelled += own.sum(0)
+        unlabelled_images.append(own)
         scores = scores.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 21): argmax over the innermost dim is fast
         # An image's labels change only where tau passes one of its probabilities: from one tau to
         # the next, only the images whose labels changed are fused and scored again.
@@ -84,8 +90,14 @@ def tau_sweep(
                 predicted = _fused_argmax(model, scores[rows.to(device)], labels[rows].to(device)).cpu()
                 per_image[rows] = image_confusions(masks[rows], predicted, NUM_CLASSES)
             hists[t] += per_image.sum(0)
+            labelled_images[t].append(per_image.clone())
+    cells = NUM_CLASSES * NUM_CLASSES
+    stacked = [torch.cat(images) if images else torch.zeros(0, cells, dtype=torch.int64) for images in labelled_images]
     return Sweep(labelled=hists.reshape(len(taus), NUM_CLASSES, NUM_CLASSES).numpy(),
-                 unlabelled=unlabelled.reshape(NUM_CLASSES, NUM_CLASSES).numpy())  # fmt: skip
+                 unlabelled=unlabelled.reshape(NUM_CLASSES, NUM_CLASSES).numpy(),
+                 labelled_images=torch.stack(stacked).numpy() if stacked else np.zeros((0, 0, cells), dtype=np.int64),
+                 unlabelled_images=(torch.cat(unlabelled_images) if unlabelled_images
+                                    else torch.zeros(0, cells, dtype=torch.int64)).numpy())  # fmt: skip
 
 
 def _fused_argmax(model: Sun2018Net, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -120,6 +132,11 @@ def sweep_model(model: LoadedModel, cache, probabilities_path, taus: Sequence[fl
         "classes": list(CLASSES),
         "confusion": sweep.labelled.tolist(),
         "n_images": len(split),
+        # the split's images in order, each one's intersection and union per class at each tau (rows' order)
+        # and without labels: intervals over test images
+        "image_ids": list(split.ids),
+        "per_image": [iou_counts(images, NUM_CLASSES) for images in sweep.labelled_images],
+        "baseline_per_image": iou_counts(sweep.unlabelled_images, NUM_CLASSES),
         "model": model.path,
         "probabilities": str(probabilities_path),
         "split": str(cache),
