@@ -325,8 +325,8 @@ def reconstruction_sees_errors(arch: str = "", variant: str = "", run: str = "")
 
 
 # S1's effect is as large as the data makes it: the paired classes were built to be resolvable from image labels
-BY_DESIGN_NOTE = ("the synthetic data pairs classes that only the whole image tells apart (docs/synthetic-data.md): "
-                  "the effect's size is the data's design")  # fmt: skip
+BY_DESIGN_NOTE = ("on the built-in synthetic data the effect's size is the data's design: it pairs classes that only "
+                  "the whole image tells apart (docs/synthetic-data.md)")  # fmt: skip
 
 
 def known_claims(t_tr: list[int], t_ts: list[int], tau: float = 0.25, margin: float = 1.0) -> list[Claim]:
