@@ -274,3 +274,22 @@ def test_a_result_file_without_per_image_results_is_named(tmp_path, capsys):
     assert c.main(args) == 1
     assert f"{path}: no per-image results ('per_image'); written by an older version" in capsys.readouterr().err
     assert not (tmp_path / "claims.csv").exists()
+
+
+def test_the_figure_has_a_panel_per_paper_and_metric(tmp_path):
+    """Rows of two papers and two metrics, one of them a sanity check with no interval: one panel each."""
+    from PIL import Image
+
+    row = {"paper_effect": 1.0, "effect": 0.5, "ci_low": -0.5, "ci_high": 1.5, "seed_ci_low": -0.2, "seed_ci_high": 1.2,
+           "verdict_holm": "inconclusive", "where": "Table 1"}  # fmt: skip
+    table = pd.DataFrame([
+        {**row, "id": "S1", "paper": "sun2018", "metric": "mIoU", "kind": "claim"},
+        {**row, "id": "S9", "paper": "sun2018", "metric": "mIoU", "kind": "sanity", "ci_low": None, "ci_high": None,
+         "seed_ci_low": None, "seed_ci_high": None, "verdict_holm": "supported"},
+        {**row, "id": "L1", "paper": "luo2017", "metric": "mIoU", "kind": "claim", "verdict_holm": "not testable here"},
+        {**row, "id": "L7", "paper": "luo2017", "metric": "tag F1", "kind": "claim", "effect": -60.0},
+    ])  # fmt: skip
+    out = tmp_path / "claims.png"
+    c.plot_claims(table, out)
+    with Image.open(out) as image:
+        assert image.format == "PNG" and image.height > image.width  # three panels stacked

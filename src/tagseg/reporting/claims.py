@@ -309,36 +309,48 @@ COLOURS = {"supported": "tab:green", "contradicted": "tab:red", "inconclusive": 
 
 def plot_claims(table: pd.DataFrame, out: Path) -> None:
     """Per row, the paper's effect (x), ours (dot) with the interval over seeds and test images (thick)
-    and over seeds only (thin), coloured by the Holm-adjusted verdict; sanity checks below a rule."""
+    and over seeds only (thin), coloured by the Holm-adjusted verdict; one panel per paper (each on its
+    own scale: sun2018's effects span tens of points, luo2017's tenths), sanity checks below a rule."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ordered = pd.concat([table[table["kind"] == "claim"], table[table["kind"] == "sanity"]])
-    rows = ordered.iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8.5, 0.28 * len(rows) + 1.4))
-    for y, row in rows.iterrows():
-        colour = COLOURS[row["verdict_holm"]]
-        if pd.notna(row["seed_ci_low"]):
-            ax.plot([row["seed_ci_low"], row["seed_ci_high"]], [y, y], color=colour, lw=0.8)
-        if pd.notna(row["ci_low"]):
-            ax.plot([row["ci_low"], row["ci_high"]], [y, y], color=colour, lw=3, alpha=0.6)
-        if pd.notna(row["effect"]):
-            ax.plot(row["effect"], y, "o", color=colour, ms=5)
-        if pd.notna(row["paper_effect"]):
-            ax.plot(row["paper_effect"], y, "x", color="black", ms=5)
-    n_sanity = int((rows["kind"] == "sanity").sum())
-    if n_sanity:
-        ax.axhline(n_sanity - 0.5, color="black", lw=0.6, ls="--")
-        ax.text(1.0, n_sanity - 0.4, "sanity checks below ", transform=ax.get_yaxis_transform(), ha="right",
-                va="bottom", fontsize=7)  # fmt: skip
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(range(len(rows)), [f"{r.id} {r.where}" for r in rows.itertuples()], fontsize=7)
-    ax.set_xlabel("effect, points (ours: dot; thick: 95% over seeds and test images; thin: seeds only; x: paper)")
+    groups = list(dict.fromkeys(zip(table["paper"], table["metric"])))
+    panels = []
+    for paper, metric in groups:
+        rows = table[(table["paper"] == paper) & (table["metric"] == metric)]
+        panels.append(pd.concat([rows[rows["kind"] == "claim"], rows[rows["kind"] == "sanity"]]).iloc[::-1])
+    heights = [max(len(rows), 1) for rows in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8.5, 0.28 * sum(heights) + 1.6 * len(panels)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})  # fmt: skip
+    for ax, (paper, metric), rows in zip(axes[:, 0], groups, panels):
+        rows = rows.reset_index(drop=True)
+        for y, row in rows.iterrows():
+            colour = COLOURS[row["verdict_holm"]]
+            if pd.notna(row["seed_ci_low"]):
+                ax.plot([row["seed_ci_low"], row["seed_ci_high"]], [y, y], color=colour, lw=0.8)
+            if pd.notna(row["ci_low"]):
+                ax.plot([row["ci_low"], row["ci_high"]], [y, y], color=colour, lw=3, alpha=0.6)
+            if pd.notna(row["effect"]):
+                ax.plot(row["effect"], y, "o", color=colour, ms=5)
+            if pd.notna(row["paper_effect"]):
+                ax.plot(row["paper_effect"], y, "x", color="black", ms=5)
+        n_sanity = int((rows["kind"] == "sanity").sum())
+        if n_sanity:
+            ax.axhline(n_sanity - 0.5, color="black", lw=0.6, ls="--")
+            ax.text(1.0, n_sanity - 0.4, "sanity checks below ", transform=ax.get_yaxis_transform(), ha="right",
+                    va="bottom", fontsize=7)  # fmt: skip
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(range(len(rows)), [f"{r.id} {r.where}" for r in rows.itertuples()], fontsize=7)
+        ax.set_title(f"{paper}, {metric}", fontsize=9, loc="left")
+    axes[-1, 0].set_xlabel("effect, points (ours: dot; thick: 95% over seeds and test images; thin: seeds only; "
+                           "x: paper)")  # fmt: skip
+    for ax in axes[:-1, 0]:
+        ax.set_xlabel("effect, points")
     handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=v) for v, c in COLOURS.items() if v != "not run"]
     handles.append(plt.Line2D([], [], color="black", marker="x", lw=0, label="paper"))
-    ax.legend(handles=handles, fontsize=7, loc="lower right", title="verdict (Holm)", title_fontsize=7)
+    axes[0, 0].legend(handles=handles, fontsize=7, loc="lower right", title="verdict (Holm)", title_fontsize=7)
     fig.tight_layout()
     io.save_figure(out, fig, dpi=120, metadata={"Software": None})
 
