@@ -73,10 +73,15 @@ def evaluate_counts(
         for t, readout in reads.items():
             predicted = upsampled_argmax(readout.labelmap, masks.shape[1:]).cpu()
             matrices[t].update(masks, predicted)
-            tags[t].append((torch.sigmoid(readout.outputs.v3[:, 1:].float()) >= 0.5).cpu().numpy())
+            tags[t].append(read_out_tags(readout.outputs))
             if visibility is not None and t == min(t_ts):  # the model's own errors, before any inference step
                 visibility.update(downsample_image(images, u1.shape[2:]).cpu(), masks, predicted)
     return matrices, {t: np.concatenate(v) for t, v in tags.items()}, seconds
+
+
+def read_out_tags(outputs) -> np.ndarray:
+    """The tag head's tags (B, 20): sigmoid(v3) >= 0.5 for each object class."""
+    return (torch.sigmoid(outputs.v3[:, 1:].float()) >= 0.5).cpu().numpy()
 
 
 def tag_agreement(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -117,7 +122,7 @@ def weak_inference_quality(
                               tags=tags, readouts=steps, route=route, precision=precision)  # fmt: skip
         for t, readout in reads.items():
             matrices[t].update(masks, upsampled_argmax(readout.labelmap, masks.shape[1:]).cpu())
-            inferred_tags[t].append((torch.sigmoid(readout.outputs.v3[:, 1:]) >= 0.5).cpu().numpy())
+            inferred_tags[t].append(read_out_tags(readout.outputs))
     by_step = {}
     for t in steps:
         inferred = np.concatenate(inferred_tags[t])

@@ -383,6 +383,10 @@ def _with_interval(effect, low, high) -> str:
     return text
 
 
+def _markdown_rows(rows) -> list[str]:
+    return ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+
+
 def readme_section(table: pd.DataFrame) -> str:
     """The README's "What reproduces" body, from claims.csv: the claims, the ones not testable here,
     the sanity checks, each in a block of its own."""
@@ -407,27 +411,29 @@ def readme_section(table: pd.DataFrame) -> str:
         "| id | where | claim | paper | ours (95% CI) | verdict: raw / Holm | detectable | against the control (95% CI): raw / Holm |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for row in tested.itertuples():
         control = ""
         if pd.notna(row.control_verdict):
             control = f"{_with_interval(row.control_effect, row.control_ci_low, row.control_ci_high)} " \
                       f"{row.control_verdict} / {row.control_verdict_holm}".strip()
         detectable = "" if pd.isna(row.detectable_effect) else f"{row.detectable_effect:.1f}"
-        lines.append(f"| {row.id} | {row.paper} {row.where} | {row.statement} | {_signed(row.paper_effect)} | "
-                     f"{_with_interval(row.effect, row.ci_low, row.ci_high)} | {row.verdict} / {row.verdict_holm} | "
-                     f"{detectable} | {control} |")  # fmt: skip
+        rows.append((row.id, f"{row.paper} {row.where}", row.statement, _signed(row.paper_effect),
+                     _with_interval(row.effect, row.ci_low, row.ci_high), f"{row.verdict} / {row.verdict_holm}",
+                     detectable, control))  # fmt: skip
+    lines += _markdown_rows(rows)
     if len(untestable):
         lines += ["", "**Not testable here** (the precondition, measured on val, fails; ours shown for information)", "",
                   "| id | where | claim | precondition | measured | ours (95% CI) |", "|---|---|---|---|---|---|"]
-        for row in untestable.itertuples():
-            lines.append(f"| {row.id} | {row.paper} {row.where} | {row.statement} | {row.precondition} | "
-                         f"{row.precondition_measured:.1f} | {_with_interval(row.effect, row.ci_low, row.ci_high)} |")  # fmt: skip
+        lines += _markdown_rows((row.id, f"{row.paper} {row.where}", row.statement, row.precondition,
+                                 f"{row.precondition_measured:.1f}", _with_interval(row.effect, row.ci_low, row.ci_high))
+                                for row in untestable.itertuples())  # fmt: skip
     if len(sanity):
         lines += ["", "**Sanity checks** (true by construction: they test the code)", "",
                   "| id | where | check | ours (95% CI) | verdict |", "|---|---|---|---|---|"]
-        for row in sanity.itertuples():
-            lines.append(f"| {row.id} | {row.paper} {row.where} | {row.statement} | "
-                         f"{_with_interval(row.effect, row.ci_low, row.ci_high)} | {row.verdict} |")  # fmt: skip
+        lines += _markdown_rows((row.id, f"{row.paper} {row.where}", row.statement,
+                                 _with_interval(row.effect, row.ci_low, row.ci_high), row.verdict)
+                                for row in sanity.itertuples())  # fmt: skip
     lines.append(README_END)
     return "\n".join(lines)
 

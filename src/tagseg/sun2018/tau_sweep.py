@@ -38,10 +38,18 @@ from tagseg.sun2018.network import LoadedModel, Sun2018Net
 
 @dataclass
 class Sweep:
-    labelled: np.ndarray  # (len(taus), 21, 21): confusion matrices with the labels at each tau
-    unlabelled: np.ndarray  # (21, 21): the same network's own argmax, no labels
     labelled_images: np.ndarray  # (len(taus), n_images, 21 * 21): each image's confusion matrix at each tau
-    unlabelled_images: np.ndarray  # (n_images, 21 * 21)
+    unlabelled_images: np.ndarray  # (n_images, 21 * 21): the same network's own argmax, no labels
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """(len(taus), 21, 21): the split's confusion matrix with the labels at each tau."""
+        return self.labelled_images.sum(1).reshape(len(self.labelled_images), NUM_CLASSES, NUM_CLASSES)
+
+    @property
+    def unlabelled(self) -> np.ndarray:
+        """(21, 21): the split's confusion matrix without labels."""
+        return self.unlabelled_images.sum(0).reshape(NUM_CLASSES, NUM_CLASSES)
 
 
 @torch.inference_mode()
@@ -60,8 +68,6 @@ def tau_sweep(
     """
     if len(loader.dataset) != len(probabilities):
         raise ValueError(f"tau_sweep: {len(probabilities)} probability rows for {len(loader.dataset)} images")
-    hists = torch.zeros(len(taus), NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
-    unlabelled = torch.zeros(NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
     labelled_images: list[list[torch.Tensor]] = [[] for _ in taus]
     unlabelled_images: list[torch.Tensor] = []
     seen = 0
@@ -71,9 +77,7 @@ def tau_sweep(
         with precision.autocast():
             scores = model.fcn(images.to(device)).float()  # (B, 21, H, W), once per image
         # the network without labels, as Sun2018Net.segment computes it for an unfused variant
-        own = image_confusions(masks, class_argmax(F.log_softmax(scores, dim=1)).cpu(), NUM_CLASSES)
-        unlabelled += own.sum(0)
-        unlabelled_images.append(own)
+        unlabelled_images.append(image_confusions(masks, class_argmax(F.log_softmax(scores, dim=1)).cpu(), NUM_CLASSES))
         scores = scores.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 21): argmax over the innermost dim is fast
         # An image's labels change only where tau passes one of its probabilities: from one tau to
         # the next, only the images whose labels changed are fused and scored again.
@@ -89,15 +93,10 @@ def tau_sweep(
                 rows = changed.nonzero().squeeze(1)
                 predicted = _fused_argmax(model, scores[rows.to(device)], labels[rows].to(device)).cpu()
                 per_image[rows] = image_confusions(masks[rows], predicted, NUM_CLASSES)
-            hists[t] += per_image.sum(0)
-            labelled_images[t].append(per_image.clone())
-    cells = NUM_CLASSES * NUM_CLASSES
-    stacked = [torch.cat(images) if images else torch.zeros(0, cells, dtype=torch.int64) for images in labelled_images]
-    return Sweep(labelled=hists.reshape(len(taus), NUM_CLASSES, NUM_CLASSES).numpy(),
-                 unlabelled=unlabelled.reshape(NUM_CLASSES, NUM_CLASSES).numpy(),
-                 labelled_images=torch.stack(stacked).numpy() if stacked else np.zeros((0, 0, cells), dtype=np.int64),
-                 unlabelled_images=(torch.cat(unlabelled_images) if unlabelled_images
-                                    else torch.zeros(0, cells, dtype=torch.int64)).numpy())  # fmt: skip
+            labelled_images[t].append(per_image.clone())  # per_image is updated in place at the next tau
+    empty = torch.zeros(0, NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
+    return Sweep(labelled_images=torch.stack([torch.cat(images or [empty]) for images in labelled_images]).numpy(),
+                 unlabelled_images=torch.cat(unlabelled_images or [empty]).numpy())  # fmt: skip
 
 
 def _fused_argmax(model: Sun2018Net, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
