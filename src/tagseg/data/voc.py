@@ -2,7 +2,7 @@
 
 Layout (under ``<root>/VOCdevkit/VOC2012``)::
 
-    JPEGImages/<id>.jpg                      RGB images
+    JPEGImages/<id>.jpg                      RGB images (or <id>.png: a dataset imported from PNG images)
     SegmentationClass/<id>.png               P-mode masks, VOC palette, 255 = void
     ImageSets/Segmentation/<split>.txt       ids of pixel-labelled splits
     ImageSets/Main/<split>.txt               ids of tag-only splits (weak pools)
@@ -10,12 +10,16 @@ Layout (under ``<root>/VOCdevkit/VOC2012``)::
 
 Images and masks are decoded once by :func:`build_cache` into three files per split
 (``images.npy`` and ``masks.npy``, flat uint8 arrays opened memory-mapped, and ``index.npz``
-with ids, shapes, offsets and tags), so training epochs never decode JPEG or PNG again.
+with ids, shapes, offsets, tags and the class names), so training epochs never decode JPEG or PNG again.
+
+The classes are VOC's 21 unless ``<root>/dataset.json`` names others (``"classes"``: background
+first), as a dataset imported from a user's folder does (tagseg.data.folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -24,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from tagseg.core.classes import IGNORE_INDEX, NUM_CLASSES, OBJECT_CLASSES, voc_palette
+from tagseg.core.classes import CLASSES, IGNORE_INDEX, NUM_CLASSES, OBJECT_CLASSES, voc_palette
 from tagseg.core.cli import command
 
 VOC_SUBDIR = Path("VOCdevkit") / "VOC2012"
@@ -51,16 +55,27 @@ def write_ids(path: Path, ids: list[str]) -> None:
     path.write_text("".join(f"{i}\n" for i in ids))
 
 
-def write_tag_files(voc: Path, split: str, ids: list[str], tags: np.ndarray) -> None:
-    """Write (n, 20) binary tags as VOC's ``ImageSets/Main/<class>_<split>.txt`` files."""
+def write_tag_files(voc: Path, split: str, ids: list[str], tags: np.ndarray,
+                    object_classes: tuple[str, ...] = OBJECT_CLASSES) -> None:  # fmt: skip
+    """Write (n, objects) binary tags as VOC's ``ImageSets/Main/<class>_<split>.txt`` files."""
     main = voc / "ImageSets" / "Main"
     main.mkdir(parents=True, exist_ok=True)
-    for c, name in enumerate(OBJECT_CLASSES):
+    for c, name in enumerate(object_classes):
         lines = (f"{i} {1 if t else -1:2d}\n" for i, t in zip(ids, tags[:, c]))
         (main / f"{name}_{split}.txt").write_text("".join(lines))
 
 
 # --- reading ---------------------------------------------------------------------------------------
+
+
+def dataset_classes(root: str | os.PathLike) -> tuple[tuple[str, ...], list[int]]:
+    """The class names of the dataset under ``root``, background first, and its colour map (a flat
+    256-entry [r, g, b, ...] list): ``dataset.json``'s ``"classes"`` and ``"palette"``, else VOC's
+    (the synthetic and the voc scales' datasets name neither)."""
+    marker = Path(root) / "dataset.json"
+    saved = json.loads(read_text_file(marker)) if marker.is_file() else {}
+    classes = tuple(str(name) for name in saved.get("classes") or CLASSES)
+    return classes, [int(v) for v in saved.get("palette") or voc_palette()]
 
 
 def split_list(voc: Path, split: str) -> Path:
@@ -123,17 +138,18 @@ def has_masks(voc: Path, split: str) -> bool:
     return (voc / "ImageSets" / "Segmentation" / f"{split}.txt").exists()
 
 
-def read_tags(voc: Path, split: str, ids: list[str]) -> np.ndarray | None:
-    """(n, 20) uint8 tags from ``Main/<class>_<split>.txt``; None if the split has no tag files.
+def read_tags(voc: Path, split: str, ids: list[str],
+              object_classes: tuple[str, ...] = OBJECT_CLASSES) -> np.ndarray | None:  # fmt: skip
+    """(n, objects) uint8 tags from ``Main/<class>_<split>.txt``; None if the split has no tag files.
 
     VOC marks "difficult" presence with 0; it counts as present, as in VOC's classification task.
     """
     main = voc / "ImageSets" / "Main"
-    if not (main / f"{OBJECT_CLASSES[0]}_{split}.txt").exists():
+    if not (main / f"{object_classes[0]}_{split}.txt").exists():
         return None
     row = {image_id: r for r, image_id in enumerate(ids)}
-    tags = np.zeros((len(ids), len(OBJECT_CLASSES)), dtype=np.uint8)
-    for c, name in enumerate(OBJECT_CLASSES):
+    tags = np.zeros((len(ids), len(object_classes)), dtype=np.uint8)
+    for c, name in enumerate(object_classes):
         path = main / f"{name}_{split}.txt"
         if not path.exists():
             raise FileNotFoundError(f"{path}: tag file missing (the other classes of '{split}' have one)")
@@ -155,11 +171,11 @@ def read_tags(voc: Path, split: str, ids: list[str]) -> np.ndarray | None:
     return tags
 
 
-def tags_from_mask(mask: np.ndarray) -> np.ndarray:
-    """(20,) uint8: the object classes a label mask contains (background and void left out)."""
-    present = np.zeros(NUM_CLASSES, dtype=bool)
+def tags_from_mask(mask: np.ndarray, n_classes: int = NUM_CLASSES) -> np.ndarray:
+    """(n_classes - 1,) uint8: the object classes a label mask contains (background and void left out)."""
+    present = np.zeros(n_classes, dtype=bool)
     values = np.unique(mask)
-    present[values[values < NUM_CLASSES]] = True
+    present[values[values < n_classes]] = True
     return present[1:].astype(np.uint8)
 
 
@@ -168,8 +184,16 @@ def _decode_error(path: Path, error: Exception) -> ValueError:
     return ValueError(f"{path}: cannot be decoded ({type(error).__name__}: {error})")
 
 
-def read_image(voc: Path, image_id: str) -> np.ndarray:
+def image_path(voc: Path, image_id: str) -> Path:
+    """``JPEGImages/<id>.jpg``, or ``<id>.png`` where only that exists (an image imported losslessly)."""
     path = voc / "JPEGImages" / f"{image_id}.jpg"
+    if not path.exists() and path.with_suffix(".png").exists():
+        return path.with_suffix(".png")
+    return path
+
+
+def read_image(voc: Path, image_id: str) -> np.ndarray:
+    path = image_path(voc, image_id)
     try:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))
@@ -179,31 +203,31 @@ def read_image(voc: Path, image_id: str) -> np.ndarray:
         raise _decode_error(path, error) from None
 
 
-def read_mask(voc: Path, image_id: str, folder: str = "SegmentationClass") -> np.ndarray:
+def read_mask(voc: Path, image_id: str, folder: str = "SegmentationClass", n_classes: int = NUM_CLASSES) -> np.ndarray:
     path = voc / folder / f"{image_id}.png"
     try:
         with Image.open(path) as image:
             if image.mode not in ("P", "L"):
                 raise ValueError(f"{path}: expected a PNG of class indices (palette or single-channel), got mode "
-                                 f"{image.mode}{_colour_mask_hint(image)}")  # fmt: skip
+                                 f"{image.mode}{_colour_mask_hint(image, n_classes)}")  # fmt: skip
             mask = np.asarray(image)
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         if isinstance(error, FileNotFoundError):
             raise
         raise _decode_error(path, error) from None
-    bad = np.setdiff1d(np.unique(mask), [*range(NUM_CLASSES), IGNORE_INDEX])
+    bad = np.setdiff1d(np.unique(mask), [*range(n_classes), IGNORE_INDEX])
     if bad.size:
-        raise ValueError(f"{path}: labels {bad.tolist()} are neither classes 0-20 nor void 255")
+        raise ValueError(f"{path}: labels {bad.tolist()} are neither classes 0-{n_classes - 1} nor void {IGNORE_INDEX}")
     return mask
 
 
-def _colour_mask_hint(image: Image.Image) -> str:
+def _colour_mask_hint(image: Image.Image, n_classes: int = NUM_CLASSES) -> str:
     """For a colour-coded mask (VOC's colours drawn as RGB): how to turn it into the indices tagseg reads."""
     if image.mode not in ("RGB", "RGBA"):
         return ""
     colours = image.convert("RGB").getcolors(maxcolors=256)
     palette = np.array(voc_palette(), dtype=np.uint8).reshape(256, 3)
-    known = {tuple(palette[c]) for c in [*range(NUM_CLASSES), IGNORE_INDEX]}
+    known = {tuple(palette[c]) for c in [*range(n_classes), IGNORE_INDEX]}
     if colours is None or not all(colour in known for _, colour in colours):
         return ""
     return ("; it is colour-coded in VOC's colours: save each pixel's class index instead, as a palette PNG "
@@ -214,8 +238,8 @@ def _colour_mask_hint(image: Image.Image) -> str:
 
 
 def image_size(voc: Path, image_id: str) -> tuple[int, int]:
-    """(height, width) from the JPEG header, without decoding the image."""
-    path = voc / "JPEGImages" / f"{image_id}.jpg"
+    """(height, width) from the image's header, without decoding it."""
+    path = image_path(voc, image_id)
     try:
         with Image.open(path) as image:
             return image.height, image.width
@@ -228,7 +252,7 @@ def image_size(voc: Path, image_id: str) -> tuple[int, int]:
 def check_files(voc: Path, split: str, ids: list[str], mask_folder: str | None) -> None:
     """Every id of a split has its image (and mask); else an error naming the list, the id and the file."""
     for image_id in ids:
-        paths = [voc / "JPEGImages" / f"{image_id}.jpg"]
+        paths = [image_path(voc, image_id)]
         if mask_folder:
             paths.append(voc / mask_folder / f"{image_id}.png")
         for path in paths:
@@ -248,13 +272,13 @@ def build_cache(
     (``SegmentationClassWithheld``) and its clean tags (``<class>_<split>_truth.txt`` where the
     tags are noisy, else the split's own).
     """
-    voc = voc_dir(root)
+    voc, (classes, palette) = voc_dir(root), dataset_classes(root)
     ids = read_ids(voc, split)
     with_masks = withheld or has_masks(voc, split)
     mask_folder = "SegmentationClassWithheld" if withheld else "SegmentationClass"
-    tags = read_tags(voc, f"{split}_truth", ids) if withheld else None
+    tags = read_tags(voc, f"{split}_truth", ids, classes[1:]) if withheld else None
     if tags is None:
-        tags = read_tags(voc, split, ids)
+        tags = read_tags(voc, split, ids, classes[1:])
     if tags is None and not with_masks:
         raise FileNotFoundError(f"{voc}/ImageSets/Main: split '{split}' has neither masks nor tag files")
     check_files(voc, split, ids, mask_folder if with_masks else None)
@@ -266,7 +290,7 @@ def build_cache(
     out.mkdir(parents=True, exist_ok=True)
     tmp = {name: out / f".{name}.tmp" for name in CACHE_FILES}
     try:
-        _fill_cache(voc, ids, tags, shapes, offsets, n_pixels, with_masks, mask_folder, tmp)
+        _fill_cache(voc, ids, tags, shapes, offsets, n_pixels, with_masks, mask_folder, tmp, classes, palette)
     except BaseException:
         for path in tmp.values():  # a half-filled cache must not linger, even under a temporary name
             path.unlink(missing_ok=True)
@@ -278,7 +302,8 @@ def build_cache(
 
 def _fill_cache(
     voc: Path, ids: list[str], tags: np.ndarray | None, shapes: np.ndarray, offsets: np.ndarray, n_pixels: int,
-    with_masks: bool, mask_folder: str, tmp: dict[str, Path],
+    with_masks: bool, mask_folder: str, tmp: dict[str, Path], classes: tuple[str, ...] = CLASSES,
+    palette: list[int] | None = None,
 ) -> None:
     """Decode every image (and mask) of a split into the temporary cache files ``tmp``."""
     images = np.lib.format.open_memmap(tmp["images.npy"], mode="w+", dtype=np.uint8, shape=(3 * n_pixels,))
@@ -289,11 +314,11 @@ def _fill_cache(
     for i, image_id in enumerate(ids):
         images[3 * offsets[i] : 3 * offsets[i + 1]] = read_image(voc, image_id).reshape(-1)
         if with_masks:
-            mask = read_mask(voc, image_id, mask_folder)
+            mask = read_mask(voc, image_id, mask_folder, len(classes))
             if mask.shape != tuple(shapes[i]):
                 raise ValueError(f"{voc}/{mask_folder}/{image_id}.png: size {mask.shape} != image {tuple(shapes[i])}")
             masks[offsets[i] : offsets[i + 1]] = mask.reshape(-1)
-            mask_tags.append(tags_from_mask(mask))
+            mask_tags.append(tags_from_mask(mask, len(classes)))
     images.flush()
     masks.flush()
     del images, masks
@@ -303,14 +328,16 @@ def _fill_cache(
             ids=np.asarray(ids),
             shapes=shapes,
             offsets=offsets,
-            tags=tags if tags is not None else np.stack(mask_tags),
+            tags=tags if tags is not None else np.stack(mask_tags).reshape(len(ids), len(classes) - 1),
             has_masks=with_masks,
+            classes=np.asarray(classes),
+            palette=np.asarray(palette if palette is not None else voc_palette(), dtype=np.uint8).reshape(256, 3),
         )
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One decoded example: image (H, W, 3) uint8, mask (H, W) uint8 or None, tags (20,) uint8."""
+    """One decoded example: image (H, W, 3) uint8, mask (H, W) uint8 or None, tags (objects,) uint8."""
 
     image: np.ndarray
     mask: np.ndarray | None
@@ -332,6 +359,10 @@ class CachedSplit:
                 self.ids = [str(i) for i in index["ids"]]
                 self.shapes, self.offsets, self.tags = index["shapes"], index["offsets"], index["tags"]
                 self.has_masks = bool(index["has_masks"])
+                # background first; a cache from before class names were kept holds VOC's
+                self.classes = tuple(str(c) for c in index["classes"]) if "classes" in index else CLASSES
+                self.palette = (index["palette"] if "palette" in index  # (256, 3) uint8: class c's colour in figures
+                                else np.array(voc_palette(), dtype=np.uint8).reshape(256, 3))  # fmt: skip
         except Exception as error:  # noqa: BLE001 - a damaged npz fails as zip, pickle or key errors
             raise ValueError(f"{cache / 'index.npz'}: not a readable cache index ({_first_line(error)}); {rebuild}") from None
         arrays = {}
@@ -349,6 +380,21 @@ class CachedSplit:
                                  f"expects uint8[{size}]; {rebuild}")  # fmt: skip
         if not (len(self.shapes) == len(self.tags) == n and len(self.offsets) == n + 1):
             raise ValueError(f"{cache / 'index.npz'}: its ids, shapes, offsets and tags disagree in length; {rebuild}")
+        if self.tags.ndim != 2 or self.tags.shape[1] != len(self.classes) - 1:
+            raise ValueError(f"{cache / 'index.npz'}: tags for {self.tags.shape[-1]} object classes, the index names "
+                             f"{len(self.classes) - 1}; {rebuild}")  # fmt: skip
+
+    @property
+    def n_classes(self) -> int:
+        """Classes, background included (the models' output channels)."""
+        return len(self.classes)
+
+    def require_classes(self, n_classes: int, what: str) -> CachedSplit:
+        """This split, if its dataset has ``n_classes`` classes (``what``'s); else a ValueError naming both."""
+        if n_classes != self.n_classes:
+            raise ValueError(f"{self.path}: the dataset has {self.n_classes} classes, {what} has {n_classes}; "
+                             f"a model segments the classes of the data it was trained on")  # fmt: skip
+        return self
 
     def __len__(self) -> int:
         return len(self.ids)

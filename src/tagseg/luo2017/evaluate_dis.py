@@ -29,7 +29,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from tagseg.core import io, runtime
-from tagseg.core.classes import CLASSES, NUM_CLASSES, with_background
+from tagseg.core.classes import with_background
 from tagseg.core.cli import add_precision_argument, check_outputs, command
 from tagseg.core.metrics import ConfusionMatrix, ReconstructionVisibility
 from tagseg.core.precision import FP32, Precision, resolve
@@ -49,12 +49,12 @@ def evaluate_counts(
     net: DualNet, loader: DataLoader, t_ts: list[int], step_size: float, device: torch.device,
     route: str = "literal", precision: Precision = FP32, visibility: ReconstructionVisibility | None = None,
 ) -> tuple[dict[int, ConfusionMatrix], dict[int, np.ndarray], dict[str, float]]:
-    """Per t_ts, the confusion matrix (each image's kept) and the tag head's read-out tags (n, 20), at
+    """Per t_ts, the confusion matrix (each image's kept) and the tag head's read-out tags (n, objects), at
     sigmoid(v3) >= 0.5; and seconds spent in the backbone and in the inference steps (``route``: how
     :func:`tagseg.luo2017.inference.infer_latents` takes them). ``visibility``, when given, gathers
     what the reconstruction target (the image averaged down to z3's size) shows of the errors at the
     least t_ts."""
-    matrices = {t: ConfusionMatrix(NUM_CLASSES, per_image=True) for t in t_ts}
+    matrices = {t: ConfusionMatrix(net.config.n_classes, per_image=True) for t in t_ts}
     tags: dict[int, list[np.ndarray]] = {t: [] for t in t_ts}
     seconds = {"backbone": 0.0, "inference": 0.0}
     for images, masks, _ in loader:
@@ -80,12 +80,12 @@ def evaluate_counts(
 
 
 def read_out_tags(outputs) -> np.ndarray:
-    """The tag head's tags (B, 20): sigmoid(v3) >= 0.5 for each object class."""
+    """The tag head's tags (B, objects): sigmoid(v3) >= 0.5 for each object class."""
     return (torch.sigmoid(outputs.v3[:, 1:].float()) >= 0.5).cpu().numpy()
 
 
 def tag_agreement(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """Precision and recall of (n, 20) binary tags against clean ones, over all (image, class) pairs."""
+    """Precision and recall of (n, objects) binary tags against clean ones, over all (image, class) pairs."""
     predicted, truth = predicted.astype(bool), truth.astype(bool)
     hits = float((predicted & truth).sum())
     return {"precision": hits / max(float(predicted.sum()), 1.0), "recall": hits / max(float(truth.sum()), 1.0)}
@@ -109,7 +109,7 @@ def weak_inference_quality(
         raise ValueError("weak pool and its withheld cache list different images")
     loader = eval_loader(withheld, batch_size)
     noisy = torch.from_numpy(weak.tags.astype("float32"))
-    matrices = {t: ConfusionMatrix(NUM_CLASSES, per_image=True) for t in steps}
+    matrices = {t: ConfusionMatrix(net.config.n_classes, per_image=True) for t in steps}
     inferred_tags: dict[int, list[np.ndarray]] = {t: [] for t in steps}
     seen = 0
     for images, masks, _ in loader:
@@ -142,8 +142,9 @@ def score_split(net: DualNet, model_run: dict, model_path, cache, t_ts: list[int
     """A split's evaluation at every t_ts, with its timing and run record (``precision``: the setting asked
     for, ``arithmetic`` what it resolved to)."""
     split = CachedSplit(cache).require_masks("nothing to score against")
+    split.require_classes(net.config.n_classes, f"the model {model_path}")
     t_ts = sorted(set(t_ts))
-    visibility = ReconstructionVisibility(NUM_CLASSES)
+    visibility = ReconstructionVisibility(split.n_classes)
     matrices, tags, seconds = evaluate_counts(net, eval_loader(split, batch_size), t_ts, step_size, device, route,
                                               arithmetic, visibility)  # fmt: skip
     per_image = {name: 1000.0 * value / len(split) for name, value in seconds.items()}
@@ -154,7 +155,7 @@ def score_split(net: DualNet, model_run: dict, model_path, cache, t_ts: list[int
             by_t_ts[str(t)]["tags"] = {**tag_agreement(tags[t], split.tags), "per_image": tag_counts(tags[t], split.tags)}
     return {
         "by_t_ts": by_t_ts,
-        "classes": list(CLASSES),
+        "classes": list(split.classes),
         "n_images": len(split),
         "image_ids": list(split.ids),
         # of the model's errors with no inference step, the share its reconstruction target can see
@@ -172,7 +173,7 @@ def score_split(net: DualNet, model_run: dict, model_path, cache, t_ts: list[int
 def score_weak_pool(net: DualNet, model_run: dict, model_path, cache, withheld, steps: list[int], step_size: float,
                     batch_size: int, device: torch.device, route: str, precision: str, arithmetic: Precision) -> dict:  # fmt: skip
     """:func:`weak_inference_quality` on a weak pool, with its run record."""
-    split = CachedSplit(cache)
+    split = CachedSplit(cache).require_classes(net.config.n_classes, f"the model {model_path}")
     steps = sorted(set(steps))
     quality = weak_inference_quality(net, split, CachedSplit(withheld), steps, step_size, batch_size, device, route,
                                      arithmetic)  # fmt: skip

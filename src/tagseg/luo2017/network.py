@@ -108,9 +108,9 @@ class DualNet(nn.Module):
         c, n = trunk_class.channels, config.n_classes
         self.labelmap = nn.Conv2d(c, n, 3, padding=1)  # subnet-1: C x 3 x 3 x 21
         self.reconstruction = nn.Sequential(  # subnet-2
-            nn.Conv2d(n, 21, 5, padding=2),  # 21 x 5 x 5 x 21
+            nn.Conv2d(n, n, 5, padding=2),  # 21 x 5 x 5 x 21 (N x 5 x 5 x N for N classes)
             nn.ReLU(inplace=True),
-            nn.Conv2d(21, 16, 3, padding=1),  # 21 x 3 x 3 x 16
+            nn.Conv2d(n, 16, 3, padding=1),  # 21 x 3 x 3 x 16
             nn.ReLU(inplace=True),
             nn.Conv2d(16, 3, 3, padding=1),  # 16 x 3 x 3 x 3
         )

@@ -50,6 +50,7 @@ def select(models: list[str], val_cache, grid: list[float], steps: int, *, batch
     no_steps: list[float] = []
     for path in models:
         net, model_run = load_dis(path, device)
+        split.require_classes(net.config.n_classes, f"the model {path}")
         arithmetic = resolve(precision, device, dis_family(model_run))
         for step in grid:
             runtime.seed_everything(0)

@@ -107,12 +107,14 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
         loader = shuffled_loader(SegmentationDataset(split, preset), config.batch_size, seed=config.seed,
                                  num_workers=config.num_workers, device=device)  # fmt: skip
         if config.stage == "stage1":
-            net = DualNet(DISConfig(backbone=config.backbone), pretrained=config.pretrained)
+            net = DualNet(DISConfig(backbone=config.backbone, n_classes=split.n_classes), pretrained=config.pretrained)
             net = net.to(device, memory_format=CHANNELS_LAST)
         else:
             net, _ = load_dis(stage1_model, device)
+            split.require_classes(net.config.n_classes, f"the stage-1 model {stage1_model}")
         if config.stage == "stage2":
-            weak = ConcatDataset([SegmentationDataset(CachedSplit(cache), preset) for cache in weak_caches])
+            pools = [CachedSplit(cache).require_classes(split.n_classes, f"the labelled split {train_cache}") for cache in weak_caches]
+            weak = ConcatDataset([SegmentationDataset(pool, preset) for pool in pools])
             weak_loader = shuffled_loader(weak, config.weak_batch_size, seed=config.seed + 1,
                                           num_workers=config.num_workers, device=device)  # fmt: skip
             loader = PairedBatches(loader, weak_loader)

@@ -59,7 +59,6 @@ def dis_examples(cache, setups: list[tuple[int, int, Path]], step_size: float, n
     import torch
 
     from tagseg.data.transforms import denormalize, eval_preset, to_tensors
-    from tagseg.core.classes import voc_palette
     from tagseg.data.voc import CachedSplit
     from tagseg.luo2017.inference import infer_latents, upsampled_argmax
     from tagseg.core.precision import resolve
@@ -72,7 +71,7 @@ def dis_examples(cache, setups: list[tuple[int, int, Path]], step_size: float, n
     loaded = {t_tr: load_dis(path, device) for t_tr, _, path in setups}
     nets = {t_tr: net for t_tr, (net, _) in loaded.items()}
     arithmetic = {t_tr: resolve(precision, device, dis_family(run)) for t_tr, (_, run) in loaded.items()}
-    palette = np.array(voc_palette(), dtype=np.uint8).reshape(-1, 3)
+    palette = split.palette
     rows = range(min(n_images, len(split)))
     columns = ["input", "downsampled", *[f"t_tr={a}, t_ts={b}" for a, b, _ in setups], "ground truth"]
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.3 * len(columns), 1.4 * len(rows)), squeeze=False)

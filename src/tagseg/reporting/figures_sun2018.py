@@ -107,7 +107,6 @@ def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_i
     each network run on the CPU in the precision its evaluation runs in (``resources.precision``)."""
     import torch
 
-    from tagseg.core.classes import voc_palette
     from tagseg.data.voc import CachedSplit
     from tagseg.data.transforms import eval_preset, to_tensors
     from tagseg.sun2018.fusion import FUSIONS, threshold_labels
@@ -123,7 +122,7 @@ def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_i
     ours, _ = load_fcn(ours_path, device)
     base_precision = resolve(precision, device, fcn_family(baseline.variant_name))
     ours_precision = resolve(precision, device, fcn_family(ours.variant_name))
-    palette = np.array(voc_palette(), dtype=np.uint8).reshape(-1, 3)
+    palette = split.palette
     preset = eval_preset()
     indices = range(min(n_images, len(split)))
     fig, axes = plt.subplots(4, len(indices), figsize=(1.4 * len(indices), 5.8), squeeze=False)

@@ -1,4 +1,4 @@
-"""sun2018's image-labelling network: a multi-label classifier over the 20 VOC object classes.
+"""sun2018's image-labelling network: a multi-label classifier over the object classes (VOC's 20).
 
 The paper takes Wei et al.'s (2014) HCP network: VGG16 scoring many hypotheses of an image and
 max-pooling the class scores across them. Here the hypotheses are the positions of the FCN trunk's
@@ -20,7 +20,7 @@ from tagseg.sun2018.fcn import BACKBONES, VGGTrunk, load_imagenet_vgg16
 
 
 class ImageClassifier(nn.Module):
-    """(B, 3, H, W) image -> (B, 20) class logits (background is not a class here: it is always present)."""
+    """(B, 3, H, W) image -> (B, objects) class logits (background is not a class here: it is always present)."""
 
     def __init__(self, *, backbone: str = "vgg_tiny", n_classes: int = 20, pretrained: bool = False):
         super().__init__()
@@ -33,20 +33,22 @@ class ImageClassifier(nn.Module):
         self.score = nn.Conv2d(BACKBONES[backbone].fc_channels, n_classes, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        scores = self.score(self.trunk(images)["fc7"])  # (B, 20, h, w): one hypothesis per position
+        scores = self.score(self.trunk(images)["fc7"])  # (B, objects, h, w): one hypothesis per position
         return scores.amax(dim=(2, 3))  # cross-hypothesis max pooling
 
 
 def load_classifier(path: str | os.PathLike, device: torch.device) -> tuple[ImageClassifier, dict]:
     """A trained classifier (tagseg.sun2018.train_classifier's model.pt) in eval mode on ``device``, and its run record."""
     saved = checkpoint.load(path, "classifier", device)
-    model = ImageClassifier(backbone=saved.config["backbone"]).to(device, memory_format=CHANNELS_LAST)
+    # a classifier from before class counts were kept is VOC's (20 object classes)
+    model = ImageClassifier(backbone=saved.config["backbone"], n_classes=saved.config.get("n_classes", 20))
+    model = model.to(device, memory_format=CHANNELS_LAST)
     model.load_state_dict(saved.state)
     return model.eval(), saved.run
 
 
 def read_predictions(path: str | os.PathLike, ids: list[str]) -> torch.Tensor:
-    """The (n, 20) probabilities a ``predict`` run wrote, checked to be for these image ids, in this order."""
+    """The (n, objects) probabilities a ``predict`` run wrote, checked to be for these image ids, in this order."""
     with np.load(path) as saved:
         saved_ids, probabilities = [str(i) for i in saved["ids"]], saved["probabilities"]
     if saved_ids != list(ids):

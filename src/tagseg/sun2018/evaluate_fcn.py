@@ -32,7 +32,6 @@ import torch
 from torch.utils.data import DataLoader
 
 from tagseg.core import io, runtime
-from tagseg.core.classes import CLASSES, NUM_CLASSES
 from tagseg.core.cli import add_dataclass_arguments, check_outputs, command, dataclass_from_arguments
 from tagseg.core.metrics import ConfusionMatrix, ReconstructionVisibility, class_argmax, iou_counts, scores
 from tagseg.core.precision import FP32, Precision
@@ -63,8 +62,9 @@ def split_results(model: Sun2018Net, loader: DataLoader, device: torch.device,
     """A model's argmax predictions over a split, fused with the split's ground-truth labels where the
     variant fuses: the confusion matrix (each image's kept), and what the generator's target, the image
     itself, shows of the classes (tagseg.core.metrics.ReconstructionVisibility)."""
-    matrix = ConfusionMatrix(NUM_CLASSES, per_image=True)
-    visibility = ReconstructionVisibility(NUM_CLASSES)
+    n_classes = model.fcn.config.n_classes
+    matrix = ConfusionMatrix(n_classes, per_image=True)
+    visibility = ReconstructionVisibility(n_classes)
     for images, masks, tags in loader:
         with precision.autocast():
             pred = class_argmax(model.segment(images.to(device), label_vector(tags.to(device))))  # (B, H, W)
@@ -74,7 +74,7 @@ def split_results(model: Sun2018Net, loader: DataLoader, device: torch.device,
 
 
 def split_confusion(model: Sun2018Net, loader: DataLoader, device: torch.device, precision: Precision = FP32) -> np.ndarray:
-    """The (21, 21) confusion matrix of :func:`split_results`."""
+    """The (N, N) confusion matrix of :func:`split_results`."""
     return split_results(model, loader, device, precision)[0].hist
 
 
@@ -101,9 +101,10 @@ def evaluate_model(
     tau: float | None = None,
 ) -> dict:
     """:func:`evaluate` of a model already loaded."""
-    split = CachedSplit(cache).require_masks("nothing to score against")
-    loader = eval_loader(split, config.batch_size)
     net, device, arithmetic = model.net, model.device, model.arithmetic
+    split = CachedSplit(cache).require_masks("nothing to score against")
+    split.require_classes(net.fcn.config.n_classes, f"the model {model.path}")
+    loader = eval_loader(split, config.batch_size)
     extra = {}
     if probabilities is None:
         matrix, visibility = split_results(net, loader, device, arithmetic)
@@ -112,13 +113,13 @@ def evaluate_model(
         extra["reconstruction_visible_errors"] = visibility.share()
     else:
         sweep = tau_sweep(net, loader, read_predictions(probabilities, split.ids), [tau], device, arithmetic)
-        hist, per_image = sweep.labelled[0], iou_counts(sweep.labelled_images[0], NUM_CLASSES)
+        hist, per_image = sweep.labelled[0], iou_counts(sweep.labelled_images[0], split.n_classes)
         labels = {"source": "classifier", "tau": tau, "fusion": net.variant.fusion or "dot",
                   "probabilities": str(probabilities)}  # fmt: skip
     return {
         "labels": labels,
         "scores": scores(hist),
-        "classes": list(CLASSES),
+        "classes": list(split.classes),
         "n_images": len(split),
         "confusion": hist.tolist(),
         # the split's images in order, each one's intersection and union per class (intervals over test images)

@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from tagseg.core import checkpoint
-from tagseg.core.classes import IGNORE_INDEX, NUM_CLASSES
+from tagseg.core.classes import IGNORE_INDEX
 from tagseg.core.precision import FP32, Precision, resolve
 from tagseg.core.runtime import CHANNELS_LAST
 from tagseg.sun2018.fusion import FUSIONS, fused_nll, label_vector
@@ -39,9 +39,9 @@ class Sun2018Net(nn.Module):
         self.fcn = fcn
         self.auxiliary: nn.Module | None = None
         if self.variant.auxiliary == "generator":
-            self.auxiliary = Generator(n_classes=NUM_CLASSES)
+            self.auxiliary = Generator(n_classes=fcn.config.n_classes)
         elif self.variant.auxiliary == "discriminator":
-            self.auxiliary = Discriminator(n_classes=NUM_CLASSES, width=discriminator_width)
+            self.auxiliary = Discriminator(n_classes=fcn.config.n_classes, width=discriminator_width)
 
     def segment(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """s(u): log-probabilities (B, 21, H, W), fused with the (B, 21) label vector if the variant fuses."""
@@ -164,7 +164,7 @@ def train_iteration(
 
 
 def _real_labelmap(masks: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
-    """One-hot ground truth (B, 21, H, W); void pixels copy the prediction, so they tell nothing apart."""
+    """One-hot ground truth (B, N, H, W); void pixels copy the prediction, so they tell nothing apart."""
     void = masks == IGNORE_INDEX
-    one_hot = F.one_hot(masks.masked_fill(void, 0), NUM_CLASSES).permute(0, 3, 1, 2).to(predicted.dtype)
+    one_hot = F.one_hot(masks.masked_fill(void, 0), predicted.shape[1]).permute(0, 3, 1, 2).to(predicted.dtype)
     return torch.where(void[:, None], predicted, one_hot)

@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from tagseg.core import io, runtime
-from tagseg.core.classes import CLASSES, NUM_CLASSES
 from tagseg.core.cli import add_precision_argument, command
 from tagseg.core.precision import FP32, Precision
 from tagseg.sun2018.variants import tau_grid
@@ -38,18 +37,22 @@ from tagseg.sun2018.network import LoadedModel, Sun2018Net
 
 @dataclass
 class Sweep:
-    labelled_images: np.ndarray  # (len(taus), n_images, 21 * 21): each image's confusion matrix at each tau
-    unlabelled_images: np.ndarray  # (n_images, 21 * 21): the same network's own argmax, no labels
+    labelled_images: np.ndarray  # (len(taus), n_images, N * N): each image's confusion matrix at each tau (N classes)
+    unlabelled_images: np.ndarray  # (n_images, N * N): the same network's own argmax, no labels
+
+    @property
+    def n_classes(self) -> int:
+        return round(self.unlabelled_images.shape[-1] ** 0.5)
 
     @property
     def labelled(self) -> np.ndarray:
-        """(len(taus), 21, 21): the split's confusion matrix with the labels at each tau."""
-        return self.labelled_images.sum(1).reshape(len(self.labelled_images), NUM_CLASSES, NUM_CLASSES)
+        """(len(taus), N, N): the split's confusion matrix with the labels at each tau."""
+        return self.labelled_images.sum(1).reshape(len(self.labelled_images), self.n_classes, self.n_classes)
 
     @property
     def unlabelled(self) -> np.ndarray:
-        """(21, 21): the split's confusion matrix without labels."""
-        return self.unlabelled_images.sum(0).reshape(NUM_CLASSES, NUM_CLASSES)
+        """(N, N): the split's confusion matrix without labels."""
+        return self.unlabelled_images.sum(0).reshape(self.n_classes, self.n_classes)
 
 
 @torch.inference_mode()
@@ -68,6 +71,7 @@ def tau_sweep(
     """
     if len(loader.dataset) != len(probabilities):
         raise ValueError(f"tau_sweep: {len(probabilities)} probability rows for {len(loader.dataset)} images")
+    n = model.fcn.config.n_classes
     labelled_images: list[list[torch.Tensor]] = [[] for _ in taus]
     unlabelled_images: list[torch.Tensor] = []
     seen = 0
@@ -77,24 +81,24 @@ def tau_sweep(
         with precision.autocast():
             scores = model.fcn(images.to(device)).float()  # (B, 21, H, W), once per image
         # the network without labels, as Sun2018Net.segment computes it for an unfused variant
-        unlabelled_images.append(image_confusions(masks, class_argmax(F.log_softmax(scores, dim=1)).cpu(), NUM_CLASSES))
+        unlabelled_images.append(image_confusions(masks, class_argmax(F.log_softmax(scores, dim=1)).cpu(), n))
         scores = scores.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 21): argmax over the innermost dim is fast
         # An image's labels change only where tau passes one of its probabilities: from one tau to
         # the next, only the images whose labels changed are fused and scored again.
-        per_image = torch.zeros(len(images), NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
+        per_image = torch.zeros(len(images), n * n, dtype=torch.int64)
         previous = None
         for t, tau in enumerate(taus):
             labels = threshold_labels(batch, tau)  # (B, 21)
             changed = torch.ones(len(images), dtype=torch.bool) if previous is None else (labels != previous).any(1)
             previous = labels
             if changed.all():
-                per_image = image_confusions(masks, _fused_argmax(model, scores, labels.to(device)).cpu(), NUM_CLASSES)
+                per_image = image_confusions(masks, _fused_argmax(model, scores, labels.to(device)).cpu(), n)
             elif changed.any():
                 rows = changed.nonzero().squeeze(1)
                 predicted = _fused_argmax(model, scores[rows.to(device)], labels[rows].to(device)).cpu()
-                per_image[rows] = image_confusions(masks[rows], predicted, NUM_CLASSES)
+                per_image[rows] = image_confusions(masks[rows], predicted, n)
             labelled_images[t].append(per_image.clone())  # per_image is updated in place at the next tau
-    empty = torch.zeros(0, NUM_CLASSES * NUM_CLASSES, dtype=torch.int64)
+    empty = torch.zeros(0, n * n, dtype=torch.int64)
     return Sweep(labelled_images=torch.stack([torch.cat(images or [empty]) for images in labelled_images]).numpy(),
                  unlabelled_images=torch.cat(unlabelled_images or [empty]).numpy())  # fmt: skip
 
@@ -119,23 +123,24 @@ def sweep_model(model: LoadedModel, cache, probabilities_path, taus: Sequence[fl
                 precision="auto") -> dict:  # fmt: skip
     """:func:`sweep_split` of a model already loaded (``precision``: the setting asked for, recorded)."""
     split = CachedSplit(cache).require_masks("nothing to score against")
+    split.require_classes(model.net.fcn.config.n_classes, f"the model {model.path}")
     probabilities = read_predictions(probabilities_path, split.ids)
     sweep = tau_sweep(model.net, eval_loader(split, batch_size), probabilities, taus, model.device, model.arithmetic)
     rows = []
     for tau, hist in zip(taus, sweep.labelled):
         labels = threshold_labels(probabilities, tau)[:, 1:].numpy()
-        rows.append({"tau": float(tau), **scores(hist), **label_information(split.tags, labels)})
+        rows.append({"tau": float(tau), **scores(hist), **label_information(split.tags, labels, split.n_classes)})
     return {
         "rows": rows,
         "baseline": scores(sweep.unlabelled),
-        "classes": list(CLASSES),
+        "classes": list(split.classes),
         "confusion": sweep.labelled.tolist(),
         "n_images": len(split),
         # the split's images in order, each one's intersection and union per class at each tau (rows' order)
         # and without labels: intervals over test images
         "image_ids": list(split.ids),
-        "per_image": [iou_counts(images, NUM_CLASSES) for images in sweep.labelled_images],
-        "baseline_per_image": iou_counts(sweep.unlabelled_images, NUM_CLASSES),
+        "per_image": [iou_counts(images, split.n_classes) for images in sweep.labelled_images],
+        "baseline_per_image": iou_counts(sweep.unlabelled_images, split.n_classes),
         "model": model.path,
         "probabilities": str(probabilities_path),
         "split": str(cache),

@@ -38,11 +38,11 @@ class ClassifierConfig(TrainingSettings):
 
 
 def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
-    """Train on multi-label binary cross-entropy over the 20 object classes; write model.pt and its curve."""
+    """Train on multi-label binary cross-entropy over the object classes; write model.pt and its curve."""
 
     def prepare(device: torch.device) -> Plan:
         split = CachedSplit(train_cache)
-        model = ImageClassifier(backbone=config.backbone, pretrained=config.pretrained)
+        model = ImageClassifier(backbone=config.backbone, n_classes=split.n_classes - 1, pretrained=config.pretrained)
         model = model.to(device, memory_format=CHANNELS_LAST)
         optimizer = make_optimizer(config, model.parameters())
         precision = resolve(config.precision, device, "classifier")
@@ -61,7 +61,7 @@ def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str
             return {"loss": float(loss.detach())}
 
         return Plan(
-            network=model, kind="classifier", config={"backbone": config.backbone}, step=step, loader=loader,
+            network=model, kind="classifier", config={"backbone": config.backbone, "n_classes": split.n_classes - 1}, step=step, loader=loader,
             schedule=poly_schedule(config, optimizer), stateful={"model": model, "optimizer": optimizer, "scaler": scaler},
             iterations=config.iterations, description="train classifier", inputs=[train_cache], precision=precision,
         )  # fmt: skip
@@ -72,8 +72,8 @@ def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str
 @torch.inference_mode()
 def predict_split(model: ImageClassifier, model_run: dict, cache: str | os.PathLike, device: torch.device,
                   precision: Precision = FP32) -> dict:  # fmt: skip
-    """Per-image class probabilities (n, 20) of a split, and the mAP against the split's tags."""
-    split = CachedSplit(cache)
+    """Per-image class probabilities (n, objects) of a split, and the mAP against the split's tags."""
+    split = CachedSplit(cache).require_classes(model.score.out_channels + 1, "the classifier")
     loader = eval_loader(split, batch_size=16)
     with precision.autocast():
         probabilities = torch.cat([torch.sigmoid(model(images.to(device)).float()).cpu() for images, _, _ in loader])

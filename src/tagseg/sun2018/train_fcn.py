@@ -55,7 +55,7 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
 
     def prepare(device: torch.device) -> Plan:
         split = CachedSplit(train_cache).require_masks("FCN training needs a pixel-labelled split")
-        model_config = FCNConfig(arch=config.arch, backbone=config.backbone)
+        model_config = FCNConfig(arch=config.arch, backbone=config.backbone, n_classes=split.n_classes)
         fcn = build_fcn(model_config, pretrained=config.pretrained)
         model = Sun2018Net(fcn, config.variant, discriminator_width=config.discriminator_width)
         model = model.to(device, memory_format=CHANNELS_LAST)
