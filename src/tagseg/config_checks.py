@@ -14,7 +14,7 @@ from tagseg.sun2018.variants import tau_grid
 # The keys that name a folder or file of the user's: a shell's ~ and $VARIABLE are read in them as a
 # shell would (a cluster's data often sits under $SCRATCH), since nothing else would expand them.
 PATH_KEYS = (("data", "root"), ("data", "idw"), ("data", "voc12_test_tar"), ("downloads", "data_dir"),
-             ("downloads", "voc_root"))  # fmt: skip
+             ("downloads", "voc_root"), ("folder", "path"))  # fmt: skip
 _VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
 
 
@@ -36,6 +36,23 @@ def expand_paths(config: dict, environ: dict[str, str] | None = None) -> None:
         config[section][key] = value
 
 
+def check_folder(folder: dict) -> None:
+    """The folder section of a ``data.source: folder`` config (tagseg.data.folder reads the folder itself)."""
+    if not folder.get("path"):
+        raise ConfigError("config key 'folder.path': data.source folder reads a dataset folder; name it "
+                          "(configs/folder.yaml shows the keys)")  # fmt: skip
+    if abs(sum(folder["split_fractions"]) - 1) > 1e-6:
+        raise ConfigError(f"config key 'folder.split_fractions': {folder['split_fractions']} sum to "
+                          f"{sum(folder['split_fractions']):g}; the train, val and test shares must sum to 1")  # fmt: skip
+    if folder["withhold"] and folder["weak_clean"]:
+        raise ConfigError("config keys 'folder.withhold', 'folder.weak_clean': both make the clean-tag weak pool; "
+                          "give one of them")  # fmt: skip
+    if not (folder["withhold"] or folder["weak_clean"] or folder["weak_noisy"]):
+        raise ConfigError("config keys 'folder.weak_clean', 'folder.weak_noisy', 'folder.withhold': luo2017's "
+                          "semi-supervised stage needs a weak pool (images with image-level tags); give a tags file, "
+                          "or set folder.withhold (e.g. 0.5) to move a share of train into one")  # fmt: skip
+
+
 def check_combinations(config: dict) -> None:
     """Refuse, naming the keys, a config whose values are each allowed but do not go together
     (the schema checks one value at a time); the config is one :func:`prepare_config` has filled in."""
@@ -44,6 +61,11 @@ def check_combinations(config: dict) -> None:
         if data["source"] != "voc" and data[key]:
             raise ConfigError(f"config keys 'data.{key}', 'data.source': {key} is read only from VOC data (source voc), "
                               f"not from source {data['source']}; remove it or set data.source: voc")  # fmt: skip
+    if data["source"] == "folder":
+        check_folder(config["folder"])
+    elif config["folder"].get("path"):
+        raise ConfigError(f"config keys 'folder.path', 'data.source': a dataset folder is read only with source folder, "
+                          f"not {data['source']}; set data.source: folder, or remove the folder section")  # fmt: skip
     if config["data"]["source"] == "synthetic":
         for low, high in (("min_objects", "max_objects"), ("noisy_test_min_objects", "noisy_test_max_objects")):
             if synthetic[low] > synthetic[high]:

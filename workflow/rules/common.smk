@@ -1,3 +1,4 @@
+import json
 import re
 import shlex
 import sys
@@ -28,7 +29,9 @@ check_combinations(config)
 DATA_ROOT = config["data"]["root"]
 # Which splits the data source has and which plays each role: at the voc scale sun2018 trains on
 # trainaug and luo2017 on VOC12 train; the synthetic data has one train split (tagseg.data.splits).
-DATASET = dataset_splits(config["data"]["source"], config["data"]["idw"])
+DATASET = dataset_splits(config["data"]["source"], config["data"]["idw"], config["folder"])
+# A dataset of the user's (source folder): its tables and claims carry no paper columns
+OWN_DATA = config["data"]["source"] == "folder"
 # Rules call `python -m tagseg...` with this checkout's src/ first on PYTHONPATH (so the code that
 # runs is the code whose commit the outputs record), and, without --use-conda, with the python
 # snakemake runs in (the project's venv, even when it is not activated) first on PATH.
@@ -125,6 +128,8 @@ def get_dis_metrics(run, split):
 def get_table_metrics(wildcards):
     """The metrics behind one of the papers' tables (rows may share runs)."""
     if wildcards.table == "luo2017_weak":  # inference on the weak pools, stage-1 models
+        if not DATASET.withheld_pools:  # written with the reason instead (get_table_flags)
+            return []
         return expand("results/dis_weak/stage1/seed{seed}/{pool}.json", seed=config["seeds"],
                       pool=DATASET.withheld_pools)
     if wildcards.table == "luo2017_table4":  # cost of the most-inference model, every seed
@@ -143,11 +148,15 @@ def get_table_metrics(wildcards):
 
 
 def get_table_flags(wildcards):
-    """``--not-run <reason>`` for a table whose split the data source lacks (luo2017 Table 5 without IDW)."""
+    """``--not-run <reason>`` for a table whose split the data source lacks (luo2017 Table 5 without IDW, the
+    weak-pool table without a pool of withheld masks); ``--own-data`` on a user's dataset (no paper columns)."""
+    flags = "--own-data " if OWN_DATA else ""
     table = LUO_TABLES.get(wildcards.table)
     if table is not None and table.split in DATASET.missing:
-        return f"--not-run {shlex.quote(DATASET.missing[table.split])}"
-    return ""
+        return flags + f"--not-run {shlex.quote(DATASET.missing[table.split])}"
+    if wildcards.table == "luo2017_weak" and not DATASET.withheld_pools:
+        return flags + f"--not-run {shlex.quote(DATASET.missing['weak_withheld'])}"
+    return flags
 
 
 def get_dis_grid_metrics(wildcards):
@@ -280,6 +289,18 @@ def get_voc_split_sources(wildcards):
     if config["data"]["idw"]:
         sources["idw"] = f"{config['data']['idw']}/tags.txt"
     return sources
+
+
+def get_folder_inputs():
+    """source folder: the files of the user's dataset that name its classes, splits and weak pools, where they exist."""
+    folder = config["folder"]
+    root = Path(folder["path"])
+    layout = {"folder": "splits", "voc": "ImageSets/Segmentation"}[folder["layout"]]
+    files = [root / f"{folder['splits'] or layout}/{split}.txt" for split in ("train", "val", "test")]
+    if isinstance(folder["classes"], str):
+        files.append(root / folder["classes"])
+    files += [root / folder[pool] for pool in ("weak_clean", "weak_noisy") if folder[pool]]
+    return [str(path) for path in files if path.is_file()]
 
 
 def get_idw_flag(wildcards):

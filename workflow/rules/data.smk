@@ -41,3 +41,28 @@ rule cache_split:
     shell:
         "python -m tagseg.data.voc --root {params.root:q} --split {wildcards.split} --out {params.out:q} {params.withheld}"
         " > {log:q} 2>&1"
+
+
+# A dataset of the user's (data.source: folder): checked, then imported into the VOC layout by
+# tagseg.data.folder. The inputs are the files the config names that edits are made in (the class
+# list, split lists, tags files); a changed folder.* setting reruns it too. New or edited images
+# and masks alone do not: `snakemake --forcerun import_folder` then.
+if config["data"]["source"] == "folder":
+
+    rule import_folder:
+        input:
+            get_folder_inputs(),
+        output:
+            manifest=f"{DATA_ROOT}/dataset.json",
+            voc=directory(f"{DATA_ROOT}/VOCdevkit"),
+        log:
+            "logs/data/import_folder.log",
+        benchmark:
+            "benchmarks/data/import_folder.tsv"
+        params:
+            root=get_output_parent,
+            settings=json.dumps(config["folder"], sort_keys=True),
+        conda:
+            "../../envs/tagseg.yaml"
+        shell:
+            "python -m tagseg.data.folder build --settings {params.settings:q} --out {params.root:q} > {log:q} 2>&1"

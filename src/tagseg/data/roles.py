@@ -1,7 +1,7 @@
 """Which splits a data source has and which plays each of the papers' data roles.
 
 Plain Python: the Snakefile reads it to learn the rules' inputs (tagseg.data.splits builds the voc
-scale's splits; tagseg.data.synthetic writes the synthetic ones).
+scale's splits; tagseg.data.synthetic writes the synthetic ones; tagseg.data.folder imports a user's).
 """
 
 from __future__ import annotations
@@ -27,13 +27,28 @@ class DatasetSplits:
     validation: str = "val"  # the split settings are chosen on (DIS's inference step size); never the test split
 
 
-def dataset_splits(source: str, idw: str | os.PathLike | None = None) -> DatasetSplits:
-    """What the workflow reads from a ``data.source``; ``idw`` is the voc scale's IDW folder, if supplied."""
+# What a user's dataset lacks that the papers use, and what is left out for it (the tables say so)
+NO_NOISY_TEST = "the dataset has no pixel-labelled test set with noisy tags"
+NO_WITHHELD_POOL = "no weak pool has masks to measure inference against (folder.withhold sets one aside)"
+
+
+def dataset_splits(source: str, idw: str | os.PathLike | None = None, folder: dict | None = None) -> DatasetSplits:
+    """What the workflow reads from a ``data.source``; ``idw`` is the voc scale's IDW folder, if supplied;
+    ``folder`` the config's folder section (source folder: its weak pools are those it names)."""
     if source == "synthetic":
         pools = ("weak_clean", "weak_noisy")
         return DatasetSplits(SYNTHETIC_SPLITS, "train", "train", pools, pools, {})
+    if source == "folder":
+        folder = folder or {}
+        pools = tuple(p for p in ("weak_clean", "weak_noisy")
+                      if folder.get(p) or (p == "weak_clean" and folder.get("withhold")))  # fmt: skip
+        withheld = ("weak_clean",) if folder.get("withhold") else ()
+        missing = {"noisy_test": NO_NOISY_TEST}
+        if not withheld:
+            missing["weak_withheld"] = NO_WITHHELD_POOL
+        return DatasetSplits(("train", "val", "test", *pools), "train", "train", pools, withheld, missing)
     if source != "voc":
-        raise ValueError(f"config key 'data.source': {source!r} is not one of ['synthetic', 'voc']")
+        raise ValueError(f"config key 'data.source': {source!r} is not one of ['synthetic', 'voc', 'folder']")
     names = ["trainaug", "val", "test", "train", "weak_clean"]
     missing = {}
     if idw is None:

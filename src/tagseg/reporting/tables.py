@@ -40,8 +40,9 @@ def _labels_cell(row: PaperRow, taus: list[float]) -> str:
     return "ground truth" if VARIANTS[row.variant].fusion else "none"
 
 
-def build_table(name: str, metrics_files: list[Path]) -> pd.DataFrame:
-    """One row per paper row; for each metric: ours (mean over seeds, %), its sd, the paper's value."""
+def build_table(name: str, metrics_files: list[Path], paper: bool = True) -> pd.DataFrame:
+    """One row per paper row; for each metric: ours (mean over seeds, %), its sd, the paper's value (not
+    with ``paper`` false: a dataset of the user's, which the paper's numbers are not about)."""
     table = TABLES[name]
     by_key: dict[str, list[dict]] = defaultdict(list)
     by_tau: dict[str, list[float]] = defaultdict(list)
@@ -62,7 +63,8 @@ def build_table(name: str, metrics_files: list[Path]) -> pd.DataFrame:
             values = 100.0 * np.array([run[column] for run in runs])
             record[column] = round(float(values.mean()), 2) if runs else None
             record[f"{column}_sd"] = round(float(values.std(ddof=1)), 2) if len(runs) > 1 else None
-            record[f"{column}_paper"] = paper_value
+            if paper:
+                record[f"{column}_paper"] = paper_value
         record["seeds"] = len(runs)
         records.append(record)
     return pd.DataFrame.from_records(records)
@@ -74,30 +76,42 @@ def dis_run_key(metrics: dict) -> str:
     return f"ttr{settings['t_tr']}" if settings["stage"] == "stage2" else settings["stage"]
 
 
-def build_dis_table(name: str, metrics_files: list[Path]) -> pd.DataFrame:
-    """luo2017 Tables 3 and 5: per row (run, t_ts), per-class IoU and mIoU (%), mean and sd over seeds."""
+def build_dis_table(name: str, metrics_files: list[Path], paper: bool = True) -> pd.DataFrame:
+    """luo2017 Tables 3 and 5: per row (run, t_ts), per-class IoU and mIoU (%), mean and sd over seeds.
+
+    The class columns are the paper's (VOC's object classes) with its values beside ours; with ``paper``
+    false, the dataset's own object classes, as its metrics name them, and no paper column.
+    """
     table = LUO_TABLES[name]
     by_run: dict[str, list[dict]] = defaultdict(list)
+    classes: list[str] | None = None
     for path in metrics_files:
         metrics = _read_json(path)
         by_run[dis_run_key(metrics)].append(metrics["by_t_ts"])
-    columns = (*LUO_CLASS_COLUMNS, "mIoU")
+        if classes is not None and metrics["classes"] != classes:
+            raise ValueError(f"{path}: scored classes {metrics['classes']}, the other files {classes}")
+        classes = metrics["classes"]
+    if paper:
+        columns = (*LUO_CLASS_COLUMNS, "mIoU")
+    else:
+        columns = (*(classes or [None])[1:], "mIoU")
     records = []
     for row in table.rows:
         runs = [read[str(row.t_ts)]["scores"] for read in by_run.get(row.run, []) if str(row.t_ts) in read]
         record: dict[str, object] = {"Method": row.label}
-        for c, (column, paper_value) in enumerate(zip(columns, row.values)):
+        for c, column in enumerate(columns):
             key = "mIoU" if column == "mIoU" else None
             values = 100.0 * np.array([run["mIoU"] if key else run["IoU"][c + 1] for run in runs], dtype=float)
             record[column] = round(float(np.nanmean(values)), 2) if runs else None
             record[f"{column}_sd"] = round(float(np.nanstd(values, ddof=1)), 2) if len(runs) > 1 else None
-            record[f"{column}_paper"] = paper_value
+            if paper:
+                record[f"{column}_paper"] = row.values[c]
         record["seeds"] = len(runs)
         records.append(record)
     return pd.DataFrame.from_records(records)
 
 
-def build_dis_cost_table(metrics_files: list[Path]) -> pd.DataFrame:
+def build_dis_cost_table(metrics_files: list[Path], paper: bool = True) -> pd.DataFrame:
     """luo2017 Table 4's DIS row: parameters and milliseconds per image at t_ts = 0 and at the largest t_ts."""
     rows = [_read_json(path) for path in metrics_files]
     if not rows:
@@ -107,7 +121,7 @@ def build_dis_cost_table(metrics_files: list[Path]) -> pd.DataFrame:
     steps = int(steps_key.split("_")[1])
     inference = np.mean([r["ms_per_image"][steps_key] for r in rows])
     run = rows[0]["run"]
-    return pd.DataFrame.from_records([{
+    frame = pd.DataFrame.from_records([{
         "Method": "DIS (ours)",
         "params_M": round(rows[0]["parameters"] / 1e6, 2), "params_M_paper": 45.5,
         "ms_t_ts0": round(float(backbone), 2), f"ms_t_ts{steps}": round(float(backbone + inference), 2),
@@ -116,6 +130,7 @@ def build_dis_cost_table(metrics_files: list[Path]) -> pd.DataFrame:
         "backbone": rows[0]["model_run"]["settings"]["backbone"],
         "runs": len(rows),
     }])  # fmt: skip
+    return frame if paper else frame.drop(columns=["params_M_paper", "speed_ms_paper"])
 
 
 def build_dis_weak_table(metrics_files: list[Path]) -> pd.DataFrame:
@@ -155,23 +170,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--not-run", metavar="REASON",
                         help="write the paper's rows with our cells empty and this reason in a note column"
                              " (a table whose data is not supplied, e.g. 'IDW not supplied')")  # fmt: skip
+    parser.add_argument("--own-data", action="store_true",
+                        help="a dataset of the user's: the paper's rows, the dataset's classes, no paper values")  # fmt: skip
     parser.add_argument("metrics", nargs="*", type=Path, help="metrics JSON files from tagseg.sun2018.evaluate_fcn")
     args = parser.parse_args(argv)
     if args.not_run and args.metrics:
         raise ValueError(f"{args.table}: --not-run takes no metrics files")
     if not args.not_run and not args.metrics:
         raise ValueError(f"{args.table}: no metrics files given")
+    paper = not args.own_data
     if args.not_run:
-        frame = build_dis_table(args.table, []) if args.table in LUO_TABLES else build_table(args.table, [])
+        if args.table in LUO_TABLES:
+            frame = build_dis_table(args.table, [], paper)
+        elif args.table in TABLES:
+            frame = build_table(args.table, [], paper)
+        else:  # the weak-pool and cost tables have no paper rows: one line says why there is nothing
+            frame = pd.DataFrame({"table": [args.table]})
         frame["note"] = f"not run: {args.not_run}"
     elif args.table in TABLES:
-        frame = build_table(args.table, args.metrics)
+        frame = build_table(args.table, args.metrics, paper)
     elif args.table in LUO_TABLES:
-        frame = build_dis_table(args.table, args.metrics)
+        frame = build_dis_table(args.table, args.metrics, paper)
     elif args.table == "luo2017_weak":
         frame = build_dis_weak_table(args.metrics)
     else:
-        frame = build_dis_cost_table(args.metrics)
+        frame = build_dis_cost_table(args.metrics, paper)
     io.write_csv(args.out, frame)
     print(frame.to_string(index=False))
     return 0
