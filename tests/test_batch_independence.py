@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tagseg.data.loading import eval_loader, pad_collate, same_size_batches
+from tagseg.data.loading import PIXELS_PER_IMAGE, eval_loader, pad_collate, same_size_batches
 from tagseg.data.voc import Sample
 from tagseg.luo2017.evaluate_dis import evaluate_counts
 from tagseg.luo2017.inference import infer_latents
@@ -50,6 +50,13 @@ def test_evaluation_batches_hold_one_image_size_in_order():
     assert all((masks != 255).all() for _, masks, _ in batches)  # no padding anywhere
     with pytest.raises(ValueError, match="eval.batch_size"):
         same_size_batches(SHAPES, 0)
+
+
+def test_a_batch_of_large_images_holds_no_more_pixels_than_its_budget():
+    # 4 images of 1000 x 1000 (4 VOC-size images' pixels each) under a budget of 2 VOC images: one a batch
+    assert same_size_batches([(1000, 1000)] * 4, 8, 2 * PIXELS_PER_IMAGE) == [[0], [1], [2], [3]]
+    assert same_size_batches([(700, 700)] * 5, 8, 4 * PIXELS_PER_IMAGE) == [[0, 1], [2, 3], [4]]
+    assert same_size_batches([(500, 500)] * 5, 2, 2 * PIXELS_PER_IMAGE) == [[0, 1], [2, 3], [4]]  # VOC sizes: as before
 
 
 def _classes_per_image(predict, loader) -> list[torch.Tensor]:

@@ -160,12 +160,13 @@ rule claims:
         margin=CLAIMS_MARGIN,
         bootstrap=config["claims"]["bootstrap"],
         splits=" ".join(CLAIMS_SPLITS),
+        own_data="--own-data" if OWN_DATA else "",
     conda:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.reporting.claims table {params.sources} --seeds {params.seeds} --tau {params.tau}"
         " --t-tr {params.t_tr} --t-ts {params.t_ts} --margin {params.margin} --bootstrap {params.bootstrap}"
-        " --splits {params.splits}"
+        " --splits {params.splits} {params.own_data}"
         " --csv {output.csv:q} --png {output.png:q} > {log:q} 2>&1"
 
 

@@ -463,6 +463,12 @@ def report(config: FolderConfig, found: Found) -> list[str]:
         absent = [n for n, k in zip(found.classes, found.class_images["train"]) if k == 0]
         if absent:
             lines.append(f"warning: class {', '.join(absent)} has no pixel in train: no model can learn it")
+    for split in ("val", "test"):
+        if split in found.class_images and found.class_pixels[split].sum():
+            absent = [n for n, k in zip(found.classes, found.class_images[split]) if k == 0]
+            if absent:
+                lines.append(f"note: class {', '.join(absent)} has no pixel in {split}: its IoU there is 0 for a model "
+                             f"that predicts it, else undefined and left out of the mean (blank in the tables)")  # fmt: skip
     if found.unused:
         lines.append(f"unused: {len(found.unused)} images in no split and no pool (e.g. {found.unused[0]})")
     for problem in found.problems[:MAX_PROBLEMS_SHOWN]:
@@ -480,7 +486,8 @@ def build(config: FolderConfig, root: str | Path) -> Found:
     if (root / "VOCdevkit").exists() and not (marker.exists() and "tagseg.data.folder" in marker.read_text()):
         raise FileExistsError(f"{root}/VOCdevkit exists and was not imported by tagseg.data.folder; refusing to "
                               f"replace it (data.root must be a folder of tagseg's own)")  # fmt: skip
-    if Path(config.path).resolve() == root.resolve() or root.resolve() in Path(config.path).resolve().parents:
+    dataset = Path(config.path).resolve()
+    if dataset == root.resolve() or dataset in root.resolve().parents:
         raise ValueError(f"data.root {root}: is the dataset's folder {config.path} or inside it; tagseg writes its copy "
                          f"elsewhere (the dataset is only read)")  # fmt: skip
     staging = root / ".staging"

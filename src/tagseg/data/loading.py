@@ -3,6 +3,8 @@ evaluation loader, whose batches hold images of one size only (so nothing is pad
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -43,8 +45,15 @@ def pad_collate(batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) ->
     return images, masks, torch.stack([tags for _, _, tags in batch])
 
 
-def same_size_batches(shapes, batch_size: int) -> list[list[int]]:
-    """Indices 0..n-1 in order, cut into runs of at most ``batch_size`` consecutive images of one size.
+# The pixels ``eval.batch_size`` is sized for, per image: a VOC image's most (sides <= 500). A batch of larger
+# images holds fewer of them, so that no batch holds more pixels than batch_size VOC images would
+# (a memory limit per batch; an image too large alone is shrunk on import: folder.max_side).
+PIXELS_PER_IMAGE = 500 * 500
+
+
+def same_size_batches(shapes, batch_size: int, max_pixels: int | None = None) -> list[list[int]]:
+    """Indices 0..n-1 in order, cut into runs of at most ``batch_size`` consecutive images of one size,
+    and of at most ``max_pixels`` pixels in all (one image at least, however large).
 
     A padded batch changes the predictions of real pixels near the padding (a convolution's
     receptive field, a global pool reaches into it), so an image's scores would depend on which
@@ -58,7 +67,8 @@ def same_size_batches(shapes, batch_size: int) -> list[list[int]]:
     previous = None
     for i, shape in enumerate(shapes):
         shape = tuple(int(side) for side in shape)
-        if not batches or shape != previous or len(batches[-1]) == batch_size:
+        room = batch_size if max_pixels is None else max(1, min(batch_size, max_pixels // max(1, math.prod(shape))))
+        if not batches or shape != previous or len(batches[-1]) >= room:
             batches.append([])
         batches[-1].append(i)
         previous = shape
@@ -67,6 +77,7 @@ def same_size_batches(shapes, batch_size: int) -> list[list[int]]:
 
 def eval_loader(split: CachedSplit, batch_size: int) -> DataLoader:
     """The split's images in order, normalised only, at most ``batch_size`` at a time, every batch of
-    one image size (:func:`same_size_batches`): an image's prediction does not depend on its batch."""
-    batches = same_size_batches(split.shapes, batch_size)
+    one image size (:func:`same_size_batches`): an image's prediction does not depend on its batch. Images
+    larger than VOC's come fewer to a batch (at most ``batch_size`` x :data:`PIXELS_PER_IMAGE` pixels)."""
+    batches = same_size_batches(split.shapes, batch_size, batch_size * PIXELS_PER_IMAGE)
     return DataLoader(SegmentationDataset(split, eval_preset()), batch_sampler=batches, collate_fn=pad_collate)

@@ -44,7 +44,7 @@ import pandas as pd
 from tagseg.core import io
 from tagseg.core.cli import command
 from tagseg.reporting import stats
-from tagseg.reporting.claims_catalogue import Claim, Measure, Precondition, known_claims
+from tagseg.reporting.claims_catalogue import BY_DESIGN_NOTE, Claim, Measure, Precondition, known_claims
 from tagseg.reporting.readme import replace_section
 
 NOT_TESTABLE = "not testable here"
@@ -248,14 +248,29 @@ def adjust(evaluations: list[Evaluation]) -> None:
             judgement.verdict_holm = stats.adjusted_verdict(judgement.verdict, p)
 
 
-def claims_table(evaluations: list[Evaluation]) -> pd.DataFrame:
+def as_question(statement: str) -> str:
+    """A claim's statement as a question about the data at hand: "Does it hold here that fusing ... beats FCN-32s?"
+    (a first word that is a name, such as FCN-8s or ResNet101, keeps its capitals)."""
+    where, test, body = statement.rstrip(".").rpartition(" test: ") if " test: " in statement else ("", "", statement)
+    first, _, rest = body.rstrip(".").partition(" ")
+    if not any(c.isupper() for c in first[1:]) and not any(c.isdigit() for c in first):
+        first = first[:1].lower() + first[1:]
+    question = f"does it hold here that {' '.join(filter(None, (first, rest)))}?"
+    return f"On the {where.lower()} test, {question}" if test else question[:1].upper() + question[1:]
+
+
+def claims_table(evaluations: list[Evaluation], own_data: bool = False) -> pd.DataFrame:
+    """One row per claim; with ``own_data`` (a dataset of the user's) each statement is asked as a question about
+    it, and the paper's effect and the notes about the built-in synthetic data are left out."""
     records = []
     for ev in evaluations:
         claim = ev.claim
         paper_effect = claim.paper_effect()
         precondition = claim.precondition
+        note = None if own_data and claim.note == BY_DESIGN_NOTE else claim.note
         records.append({
-            "id": claim.id, "paper": claim.paper, "kind": claim.kind, "where": claim.where, "statement": claim.statement,
+            "id": claim.id, "paper": claim.paper, "kind": claim.kind, "where": claim.where,
+            "statement": as_question(claim.statement) if own_data else claim.statement,
             "comparison": claim.comparison_text, "metric": claim.metric, "test": claim.test,
             "margin": claim.margin if claim.test == "equivalent" else None,
             "paper_effect": None if paper_effect is None else round(paper_effect, 2),
@@ -266,9 +281,10 @@ def claims_table(evaluations: list[Evaluation]) -> pd.DataFrame:
             "control_comparison": claim.control_text or None,
             **_judgement_columns("control_", ev.control),
             "control_verdict": _verdict(ev, ev.control, holm=False), "control_verdict_holm": _verdict(ev, ev.control, holm=True),
-            "note": claim.note or None,
+            "note": note or None,
         })  # fmt: skip
-    return pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(records)
+    return frame.drop(columns=["paper_effect"]) if own_data else frame
 
 
 def _judgement_columns(prefix: str, judgement: Judgement | None) -> dict:
@@ -334,7 +350,7 @@ def plot_claims(table: pd.DataFrame, out: Path) -> list[tuple[str, str]]:
                 ax.plot([row["ci_low"], row["ci_high"]], [y, y], color=colour, lw=3, alpha=0.6)
             if pd.notna(row["effect"]):
                 ax.plot(row["effect"], y, "o", color=colour, ms=5)
-            if pd.notna(row["paper_effect"]):
+            if pd.notna(row.get("paper_effect")):  # none on a dataset of the user's
                 ax.plot(row["paper_effect"], y, "x", color="black", ms=5)
         n_sanity = int((rows["kind"] == "sanity").sum())
         if n_sanity:
@@ -344,12 +360,14 @@ def plot_claims(table: pd.DataFrame, out: Path) -> list[tuple[str, str]]:
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(range(len(rows)), [f"{r.id} {r.where}" for r in rows.itertuples()], fontsize=7)
         ax.set_title(f"{paper}, {metric}", fontsize=9, loc="left")
-    axes[-1, 0].set_xlabel("effect, points (ours: dot; thick: 95% over seeds and test images; thin: seeds only; "
-                           "x: paper)")  # fmt: skip
+    paper_mark = "; x: paper" if "paper_effect" in table else ""
+    axes[-1, 0].set_xlabel("effect, points (ours: dot; thick: 95% over seeds and test images; thin: seeds only"
+                           f"{paper_mark})")  # fmt: skip
     for ax in axes[:-1, 0]:
         ax.set_xlabel("effect, points")
     handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=v) for v, c in COLOURS.items() if v != "not run"]
-    handles.append(plt.Line2D([], [], color="black", marker="x", lw=0, label="paper"))
+    if "paper_effect" in table:
+        handles.append(plt.Line2D([], [], color="black", marker="x", lw=0, label="paper"))
     axes[0, 0].legend(handles=handles, fontsize=7, loc="lower right", title="verdict (Holm)", title_fontsize=7)
     fig.tight_layout()
     io.save_figure(out, fig, dpi=120, metadata={"Software": None})
@@ -453,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     table.add_argument("--margin", type=float, default=1.0, help="equivalence margin, points")
     table.add_argument("--bootstrap", type=int, default=BOOTSTRAP_DRAWS, help="resamples of the test images")
     table.add_argument("--splits", nargs="+", help="the splits the data has (default: all); claims on others are 'not run'")
+    table.add_argument("--own-data", action="store_true",
+                       help="a dataset of the user's: each claim asked as a question about it, no paper effect")  # fmt: skip
     table.add_argument("--csv", type=Path, required=True)
     table.add_argument("--png", type=Path)
     readme = sub.add_parser("readme", help="rewrite the README's generated 'What reproduces' section")
@@ -469,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     claims = known_claims(args.t_tr, args.t_ts, args.tau, args.margin)
     evaluations = [evaluate(c, reader, args.seeds, args.t_tr, args.t_ts, args.splits) for c in claims]
     adjust(evaluations)
-    frame = claims_table(evaluations)
+    frame = claims_table(evaluations, own_data=args.own_data)
     io.write_csv(args.csv, frame)
     if args.png:
         plot_claims(frame, args.png)
