@@ -65,3 +65,13 @@ def make_folder_dataset(root: Path, seed: int = 0) -> Path:
         index += 1
     (root / "weak_tags.txt").write_text("\n".join(lines) + "\n")
     return root
+
+
+if __name__ == "__main__":  # python -m tests.folder_data FOLDER: the README's worked example's dataset
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m tests.folder_data FOLDER (a new folder for the example dataset)")
+    if Path(sys.argv[1]).exists():
+        sys.exit(f"{sys.argv[1]}: already exists; name a new folder")
+    print(f"wrote {make_folder_dataset(Path(sys.argv[1]))}: {len(CLASSES)} classes, void {VOID}, tags in weak_tags.txt")

@@ -225,6 +225,7 @@ def test_claims_become_questions_about_the_data_at_hand():
 
 @pytest.mark.e2e
 def test_the_smoke_dag_runs_on_a_folder_of_the_users_to_its_tables(dataset, tmp_path):
+    (tmp_path / "workflow").mkdir()
     workdir = _workdir(tmp_path / "workflow")
     config = yaml.safe_load((workdir / "configs" / "folder.yaml").read_text())
     config["folder"].update(path=str(dataset), void=VOID, weak_noisy="weak_tags.txt")
@@ -253,5 +254,5 @@ def test_the_smoke_dag_runs_on_a_folder_of_the_users_to_its_tables(dataset, tmp_
     probabilities = np.load(workdir / "results/classifier/seed0/test.npz")["probabilities"]
     assert probabilities.shape == (SPLIT_COUNTS["test"], len(objects))
     metrics = json.loads((workdir / "results/metrics/fcn8s/base/seed0/test.json").read_text())
-    assert metrics["classes"] == list(CLASSES) and len(metrics["IoU"]) == 5
+    assert metrics["classes"] == list(CLASSES) and len(metrics["scores"]["IoU"]) == len(metrics["confusion"]) == 5
     assert (workdir / "results" / "figures" / "luo2017_figure5.png").read_bytes()[:4] == b"\x89PNG"

@@ -6,6 +6,7 @@ added there is tested here the day it is written.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -34,6 +35,13 @@ def readme_commands() -> list[str]:
 
 
 COMMANDS = readme_commands()
+# "Your own data": the lines that make the worked example's dataset and its config
+EXAMPLE_SETUP = [line.split("  #", 1)[0] for block in re.findall(r"```bash\n(.*?)```", README, re.S)
+                 for line in block.splitlines() if "tests.folder_data" in line or line.startswith("sed ")]  # fmt: skip
+
+
+def test_the_worked_example_makes_its_dataset_and_config():
+    assert len(EXAMPLE_SETUP) == 2 and any("cells.yaml" in command for command in COMMANDS)
 
 
 def test_the_readme_shows_config_examples():
@@ -50,6 +58,11 @@ def test_a_readme_command_plans(command, tmp_path):
         lists.mkdir(parents=True)
         (lists / "val.txt").write_text("2007_000033\n")
         command = command.replace("/data/pascal", str(tmp_path / "pascal"))
+    if "cells.yaml" in command:  # the worked example's dataset and config, made by the README's own lines
+        for line in EXAMPLE_SETUP:
+            made = subprocess.run(line.replace(".venv/bin/python", sys.executable), shell=True, cwd=tmp_path,
+                                  capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+            assert made.returncode == 0, f"{line}\n{made.stderr[-2000:]}"
     words = shlex.split(command)
     words = words[1:]  # snakemake, however it is reached
     result = subprocess.run([sys.executable, "-m", "snakemake", *words, "--dry-run", "--quiet", "rules"], cwd=tmp_path,
