@@ -467,8 +467,9 @@ def report(config: FolderConfig, found: Found) -> list[str]:
         if split in found.class_images and found.class_pixels[split].sum():
             absent = [n for n, k in zip(found.classes, found.class_images[split]) if k == 0]
             if absent:
-                lines.append(f"note: class {', '.join(absent)} has no pixel in {split}: its IoU there is 0 for a model "
-                             f"that predicts it, else undefined and left out of the mean (blank in the tables)")  # fmt: skip
+                lines.append(f"warning: class {', '.join(absent)} has no pixel in {split}: its IoU there is 0 for a model "
+                             f"that predicts it, else undefined and left out of the mean, so two models' mIoU may "
+                             f"average different classes; give {split} an image of it")  # fmt: skip
     if found.unused:
         lines.append(f"unused: {len(found.unused)} images in no split and no pool (e.g. {found.unused[0]})")
     for problem in found.problems[:MAX_PROBLEMS_SHOWN]:
