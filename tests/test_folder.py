@@ -195,7 +195,6 @@ def _prepared(config: dict) -> dict:
 @pytest.mark.parametrize(("folder_keys", "message"), [
     ({}, "config key 'folder.path'"),
     ({"path": "x", "withhold": 0.5, "weak_clean": "tags.txt"}, "both make the clean-tag weak pool"),
-    ({"path": "x"}, "semi-supervised stage needs a weak pool"),
     ({"path": "x", "withhold": 0.5, "split_fractions": [0.5, 0.2, 0.2]}, "config key 'folder.split_fractions'"),
 ])  # fmt: skip
 def test_folder_settings_that_cannot_work_are_refused_naming_the_key(folder_keys, message):
@@ -256,3 +255,46 @@ def test_the_smoke_dag_runs_on_a_folder_of_the_users_to_its_tables(dataset, tmp_
     metrics = json.loads((workdir / "results/metrics/fcn8s/base/seed0/test.json").read_text())
     assert metrics["classes"] == list(CLASSES) and len(metrics["scores"]["IoU"]) == len(metrics["confusion"]) == 5
     assert (workdir / "results" / "figures" / "luo2017_figure5.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _voc_layout_without_pool_or_splits(dataset: Path, root: Path) -> Path:
+    """The same images in a VOC tree, with no split lists (a seeded split) and no weak pool."""
+    (root / "SegmentationClass").parent.mkdir(parents=True)
+    shutil.copytree(dataset / "images", root / "JPEGImages", ignore=shutil.ignore_patterns("weak_*"))
+    shutil.copytree(dataset / "masks", root / "SegmentationClass")
+    return root
+
+
+@pytest.mark.e2e
+def test_without_a_weak_pool_the_dag_leaves_out_luo2017s_stage_2_and_says_why(dataset, tmp_path):
+    root = _voc_layout_without_pool_or_splits(dataset, tmp_path / "voc tree")
+    (tmp_path / "workflow").mkdir()
+    workdir = _workdir(tmp_path / "workflow")
+    config = {"data": {"source": "folder", "root": "data/folder"},
+              "folder": {"path": str(root), "layout": "voc", "classes": list(CLASSES), "void": VOID, "withhold": 0}}
+    (workdir / "no-pool.yaml").write_text(yaml.safe_dump(config))
+    result = _snakemake(workdir, "--cores", "2", "--resources", "gpu=2", "--configfile", "configs/smoke.yaml",
+                        "no-pool.yaml")  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert not (workdir / "results" / "dis" / "ttr0").exists()  # no stage-2 run was trained
+    tables = workdir / "results" / "tables"
+    table3 = pd.read_csv(tables / "luo2017_table3.csv")
+    rows = LUO_TABLES["luo2017_table3"].rows
+    stage2 = np.array([(row.run or "").startswith("ttr") for row in rows])
+    assert table3.loc[~stage2, "seeds"].eq(1).all() and table3.loc[~stage2, "note"].isna().all()
+    assert table3.loc[stage2, "seeds"].eq(0).all()
+    assert table3.loc[stage2, "note"].str.contains("no weak pool").all()
+    assert pd.read_csv(tables / "luo2017_table4.csv").loc[0, "ms_t_ts30"] > 0  # the same network's cost, at stage 1
+    assert "not run" in pd.read_csv(tables / "luo2017_weak.csv").loc[0, "note"]
+    claims = pd.read_csv(tables / "claims.csv").set_index("id")
+    assert claims.loc["L2.5", "verdict"] == "not run" and claims.loc["S1", "verdict"] != "not run"
+    assert not (tables / "luo2017_grid.csv").exists()
+    record = json.loads((workdir / "data" / "folder" / "dataset.json").read_text())
+    assert record["seeded_split"] and record["classes"] == list(CLASSES)
+
+
+def test_the_checker_says_a_dataset_without_a_weak_pool_leaves_out_stage_2(dataset):
+    config = folder.FolderConfig(path=str(dataset), void=VOID)
+    found = folder.scan(config)
+    assert not found.problems and not found.pools and "weak_000" in found.unused
+    assert any("stage 2 is left out" in line for line in folder.report(config, found))

@@ -47,10 +47,6 @@ def check_folder(folder: dict) -> None:
     if folder["withhold"] and folder["weak_clean"]:
         raise ConfigError("config keys 'folder.withhold', 'folder.weak_clean': both make the clean-tag weak pool; "
                           "give one of them")  # fmt: skip
-    if not (folder["withhold"] or folder["weak_clean"] or folder["weak_noisy"]):
-        raise ConfigError("config keys 'folder.weak_clean', 'folder.weak_noisy', 'folder.withhold': luo2017's "
-                          "semi-supervised stage needs a weak pool (images with image-level tags); give a tags file, "
-                          "or set folder.withhold (e.g. 0.5) to move a share of train into one")  # fmt: skip
 
 
 def check_combinations(config: dict) -> None:

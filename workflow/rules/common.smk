@@ -32,6 +32,9 @@ DATA_ROOT = config["data"]["root"]
 DATASET = dataset_splits(config["data"]["source"], config["data"]["idw"], config["folder"])
 # A dataset of the user's (source folder): its tables and claims carry no paper columns
 OWN_DATA = config["data"]["source"] == "folder"
+# luo2017's stage-2 runs (one per t_tr) learn from the weak pools: none without one (a user's dataset may
+# have none), and then the tables leave their rows empty with the reason (DATASET.missing["weak_pools"])
+STAGE2_T_TR = config["dis"]["t_tr"] if DATASET.weak_pools else []
 # Rules call `python -m tagseg...` with this checkout's src/ first on PYTHONPATH (so the code that
 # runs is the code whose commit the outputs record), and, without --use-conda, with the python
 # snakemake runs in (the project's venv, even when it is not activated) first on PATH.
@@ -132,14 +135,16 @@ def get_table_metrics(wildcards):
             return []
         return expand("results/dis_weak/stage1/seed{seed}/{pool}.json", seed=config["seeds"],
                       pool=DATASET.withheld_pools)
-    if wildcards.table == "luo2017_table4":  # cost of the most-inference model, every seed
-        return get_dis_metrics(f"ttr{max(config['dis']['t_tr'])}", "test")
+    if wildcards.table == "luo2017_table4":  # cost of the most-inference model, every seed (the same network
+        if not STAGE2_T_TR:  # at stage 1, and so the same cost, where there is no stage 2)
+            return get_dis_metrics("stage1", "test")
+        return get_dis_metrics(f"ttr{max(STAGE2_T_TR)}", "test")
     if wildcards.table in LUO_TABLES:
         table = LUO_TABLES[wildcards.table]
         if table.split in DATASET.missing:  # written with the reason instead (get_table_flags)
             return []
         runs = {row.run for row in table.rows if row.run is not None}
-        runs = [run for run in runs if not run.startswith("ttr") or int(run[3:]) in config["dis"]["t_tr"]]
+        runs = [run for run in runs if not run.startswith("ttr") or int(run[3:]) in STAGE2_T_TR]
         files = [path for run in sorted(runs) for path in get_dis_metrics(run, table.split)]
         return files
     table = TABLES[wildcards.table]
@@ -156,12 +161,14 @@ def get_table_flags(wildcards):
         return flags + f"--not-run {shlex.quote(DATASET.missing[table.split])}"
     if wildcards.table == "luo2017_weak" and not DATASET.withheld_pools:
         return flags + f"--not-run {shlex.quote(DATASET.missing['weak_withheld'])}"
+    if table is not None and not STAGE2_T_TR:
+        return flags + f"--no-stage2 {shlex.quote(DATASET.missing['weak_pools'])}"
     return flags
 
 
 def get_dis_grid_metrics(wildcards):
     """Every stage-2 run's evaluation on test, every seed: the t_tr x t_ts grid."""
-    return [path for t_tr in config["dis"]["t_tr"] for path in get_dis_metrics(f"ttr{t_tr}", "test")]
+    return [path for t_tr in STAGE2_T_TR for path in get_dis_metrics(f"ttr{t_tr}", "test")]
 
 
 FIGURE5 = figure5_setups(config["dis"]["t_tr"], config["dis"]["t_ts"])  # luo2017 Fig. 5's (t_tr, t_ts)
@@ -269,7 +276,7 @@ def get_claims_sources():
     measures = [measure for claim in claims for pair in (*claim.comparisons, *claim.controls) for measure in pair]
     measures += [claim.precondition.measure for claim in claims if claim.precondition is not None]
     sources = {measure.source for measure in measures
-               if measure.source is not None and measure.available(t_tr, t_ts, CLAIMS_SPLITS)}  # fmt: skip
+               if measure.source is not None and measure.available(STAGE2_T_TR, t_ts, CLAIMS_SPLITS)}  # fmt: skip
     return {source: get_source_files(source) for source in sorted(sources)}
 
 
@@ -375,9 +382,8 @@ def get_final_outputs():
         "results/figures/sun2018_section3.png",
         "results/figures/sun2018_figure3.png",
         "results/figures/training_curves.png",
-        "results/tables/luo2017_grid.csv",
-        "results/figures/luo2017_grid.png",
-        "results/figures/luo2017_figure5.png",
+        *(["results/tables/luo2017_grid.csv", "results/figures/luo2017_grid.png", "results/figures/luo2017_figure5.png"]
+          if STAGE2_T_TR else []),  # the stage-2 grid and its examples; Table 3 says why when there is none
         *get_classifier_probabilities(),
         *get_submissions(),
         RUNTIME_TABLE,

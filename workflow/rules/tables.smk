@@ -156,6 +156,7 @@ rule claims:
         seeds=" ".join(map(str, config["seeds"])),
         tau=config["sun2018"]["tau"],
         t_tr=" ".join(map(str, config["dis"]["t_tr"])),
+        trained_t_tr=" ".join(map(str, STAGE2_T_TR)),
         t_ts=" ".join(map(str, config["dis"]["t_ts"])),
         margin=CLAIMS_MARGIN,
         bootstrap=config["claims"]["bootstrap"],
@@ -165,7 +166,7 @@ rule claims:
         "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.reporting.claims table {params.sources} --seeds {params.seeds} --tau {params.tau}"
-        " --t-tr {params.t_tr} --t-ts {params.t_ts} --margin {params.margin} --bootstrap {params.bootstrap}"
+        " --t-tr {params.t_tr} --trained-t-tr {params.trained_t_tr} --t-ts {params.t_ts} --margin {params.margin} --bootstrap {params.bootstrap}"
         " --splits {params.splits} {params.own_data}"
         " --csv {output.csv:q} --png {output.png:q} > {log:q} 2>&1"
 

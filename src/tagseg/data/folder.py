@@ -470,6 +470,9 @@ def report(config: FolderConfig, found: Found) -> list[str]:
                 lines.append(f"warning: class {', '.join(absent)} has no pixel in {split}: its IoU there is 0 for a model "
                              f"that predicts it, else undefined and left out of the mean, so two models' mIoU may "
                              f"average different classes; give {split} an image of it")  # fmt: skip
+    if found.classes and found.splits and not found.pools and not found.withheld:
+        lines.append("note: no weak pool (folder.weak_clean, folder.weak_noisy or folder.withhold): luo2017's "
+                     "semi-supervised stage 2 is left out, and its tables say so")  # fmt: skip
     if found.unused:
         lines.append(f"unused: {len(found.unused)} images in no split and no pool (e.g. {found.unused[0]})")
     for problem in found.problems[:MAX_PROBLEMS_SHOWN]:

@@ -29,6 +29,8 @@ class DatasetSplits:
 
 # What a user's dataset lacks that the papers use, and what is left out for it (the tables say so)
 NO_NOISY_TEST = "the dataset has no pixel-labelled test set with noisy tags"
+NO_WEAK_POOL = ("the dataset has no weak pool (images with image-level tags only) for the semi-supervised "
+                "stage to learn from")
 NO_WITHHELD_POOL = "no weak pool has masks to measure inference against (folder.withhold sets one aside)"
 
 
@@ -46,6 +48,8 @@ def dataset_splits(source: str, idw: str | os.PathLike | None = None, folder: di
         missing = {"noisy_test": NO_NOISY_TEST}
         if not withheld:
             missing["weak_withheld"] = NO_WITHHELD_POOL
+        if not pools:
+            missing["weak_pools"] = NO_WEAK_POOL
         return DatasetSplits(("train", "val", "test", *pools), "train", "train", pools, withheld, missing)
     if source != "voc":
         raise ValueError(f"config key 'data.source': {source!r} is not one of ['synthetic', 'voc', 'folder']")

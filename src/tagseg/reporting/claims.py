@@ -468,6 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     table.add_argument("--tau", type=float, required=True, help="sun2018.tau: the classifier labels' threshold")
     table.add_argument("--t-tr", type=int, nargs="+", required=True)
     table.add_argument("--t-ts", type=int, nargs="+", required=True)
+    table.add_argument("--trained-t-tr", type=int, nargs="*",
+                       help="the t_tr whose stage-2 runs exist (default: every --t-tr; none where the data has no "
+                            "weak pool): claims on the others are 'not run'")  # fmt: skip
     table.add_argument("--margin", type=float, default=1.0, help="equivalence margin, points")
     table.add_argument("--bootstrap", type=int, default=BOOTSTRAP_DRAWS, help="resamples of the test images")
     table.add_argument("--splits", nargs="+", help="the splits the data has (default: all); claims on others are 'not run'")
@@ -487,7 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     sources = {name: [Path(f) for f in files] for name, *files in args.source}
     reader = Reader(sources, args.seeds, draws=args.bootstrap)
     claims = known_claims(args.t_tr, args.t_ts, args.tau, args.margin)
-    evaluations = [evaluate(c, reader, args.seeds, args.t_tr, args.t_ts, args.splits) for c in claims]
+    trained = args.t_tr if args.trained_t_tr is None else args.trained_t_tr
+    evaluations = [evaluate(c, reader, args.seeds, trained, args.t_ts, args.splits) for c in claims]
     adjust(evaluations)
     frame = claims_table(evaluations, own_data=args.own_data)
     io.write_csv(args.csv, frame)

@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--not-run", metavar="REASON",
                         help="write the paper's rows with our cells empty and this reason in a note column"
                              " (a table whose data is not supplied, e.g. 'IDW not supplied')")  # fmt: skip
+    parser.add_argument("--no-stage2", metavar="REASON",
+                        help="luo2017's tables: the stage-2 rows left empty with this reason in a note column (the "
+                             "dataset has no weak pool to learn from)")  # fmt: skip
     parser.add_argument("--own-data", action="store_true",
                         help="a dataset of the user's: the paper's rows, the dataset's classes, no paper values")  # fmt: skip
     parser.add_argument("metrics", nargs="*", type=Path, help="metrics JSON files from tagseg.sun2018.evaluate_fcn")
@@ -191,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         frame = build_table(args.table, args.metrics, paper)
     elif args.table in LUO_TABLES:
         frame = build_dis_table(args.table, args.metrics, paper)
+        if args.no_stage2:
+            runs = [row.run or "" for row in LUO_TABLES[args.table].rows]
+            frame["note"] = [f"not run: {args.no_stage2}" if run.startswith("ttr") else None for run in runs]
     elif args.table == "luo2017_weak":
         frame = build_dis_weak_table(args.metrics)
     else:
