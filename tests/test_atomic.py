@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from tagseg.core import io, runtime, training
+from tagseg.core import io, training
 from tagseg.core.checkpoint import Checkpoint
 from tagseg.reporting import tables
 from tagseg.data.voc import CACHE_FILES, build_cache

@@ -6,7 +6,6 @@ import copy
 
 import pytest
 import torch
-import torch.nn as nn
 
 from tagseg.luo2017.inference import inference_objective, infer_latents, upsampled_argmax
 from tagseg.luo2017.network import DISConfig, DualNet, count_parameters, downsample_image, image_loss, map_loss, refine

@@ -89,8 +89,8 @@ def test_class_argmax_is_argmax_with_ties_nan_and_either_layout():
     torch.manual_seed(0)
     ties = torch.randint(0, 3, (4, 21, 9, 7)).float()  # many tied maxima per pixel
     ties[0, 4, 2, 3] = float("nan")  # NaN counts as the largest, as in argmax
-    for scores in (ties, ties.contiguous(memory_format=torch.channels_last), torch.randn(2, 21, 5, 6)):
-        assert torch.equal(class_argmax(scores), scores.argmax(1))
+    for logits in (ties, ties.contiguous(memory_format=torch.channels_last), torch.randn(2, 21, 5, 6)):
+        assert torch.equal(class_argmax(logits), logits.argmax(1))
     last = ties.permute(0, 2, 3, 1).contiguous()  # (B, H, W, 21), as the tau sweep stores scores
     assert torch.equal(class_argmax(last, dim=-1), last.argmax(-1))
     assert class_argmax(ties)[0, 2, 3] == 4

@@ -81,7 +81,9 @@ def test_corrupt_tags_rates_on_a_large_sample():
 
 def test_noisy_test_has_more_classes_per_image(tiny_root):
     voc = voc_dir(tiny_root)
-    per_image = lambda split: read_tags(voc, f"{split}_truth" if split == "noisy_test" else split, read_ids(voc, split)).sum(1).mean()
+    def per_image(split):
+        return read_tags(voc, f"{split}_truth" if split == "noisy_test" else split, read_ids(voc, split)).sum(1).mean()
+
     assert per_image("noisy_test") > per_image("train")
 
 
@@ -101,7 +103,9 @@ def test_same_seed_same_data_and_splits_independent(tmp_path):
     generate(small, tmp_path / "b")
     bigger_train = SyntheticConfig(**{**small.__dict__, "n_train": 5})
     generate(bigger_train, tmp_path / "c")
-    jpeg = lambda root, split: (voc_dir(root) / "JPEGImages" / f"{read_ids(voc_dir(root), split)[0]}.jpg").read_bytes()
+    def jpeg(root, split):
+        return (voc_dir(root) / "JPEGImages" / f"{read_ids(voc_dir(root), split)[0]}.jpg").read_bytes()
+
     assert jpeg(tmp_path / "a", "train") == jpeg(tmp_path / "b", "train")
     assert jpeg(tmp_path / "a", "val") == jpeg(tmp_path / "c", "val")
 
