@@ -51,14 +51,24 @@ def main() -> None:
             for round_ in range(args.repeats + 1):  # the first round warms up
                 for direct in (True, False):  # the paper's loop, then the route through u3 and v3
                     start = time.perf_counter()
-                    infer_latents(net, u1, v1, images, steps=30, step_size=0.5, readouts=[0, 10, 30],
-                                  route="literal" if direct else "reduced")
+                    infer_latents(
+                        net,
+                        u1,
+                        v1,
+                        images,
+                        steps=30,
+                        step_size=0.5,
+                        readouts=[0, 10, 30],
+                        route="literal" if direct else "reduced",
+                    )
                     if round_:
                         times[direct].append(time.perf_counter() - start)
             per_round = [d / r for d, r in zip(times[True], times[False])]
             direct_s, reduced_s = statistics.median(times[True]), statistics.median(times[False])
-            print(f"{f'{batch} x {side} x {side}':>16} {channels:>5} {direct_s:>9.3f} {reduced_s:>10.3f}"
-                  f" {direct_s / reduced_s:>15.2f} {f'{min(per_round):.2f}-{max(per_round):.2f}':>10}")
+            print(
+                f"{f'{batch} x {side} x {side}':>16} {channels:>5} {direct_s:>9.3f} {reduced_s:>10.3f}"
+                f" {direct_s / reduced_s:>15.2f} {f'{min(per_round):.2f}-{max(per_round):.2f}':>10}"
+            )
 
 
 if __name__ == "__main__":

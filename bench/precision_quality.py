@@ -79,7 +79,9 @@ def rows_of(run: Path, seeds: list[int], tau: str) -> list[dict]:
                 path = run / f"results/dis_metrics/{row.run}/seed{seed}/{table.split}.json"
                 if not path.exists():  # a table the data source lacks (Table 5 without IDW)
                     continue
-                name = f"{table_name}: {row.label} ({table.split} mIoU" + (f", t_ts={row.t_ts})" if row.run == "stage1" else ")")
+                name = f"{table_name}: {row.label} ({table.split} mIoU" + (
+                    f", t_ts={row.t_ts})" if row.run == "stage1" else ")"
+                )
                 rows.append({"family": family, "row": name, "seed": seed,
                              "value": 100 * _read(path)["by_t_ts"][str(row.t_ts)]["scores"]["mIoU"]})  # fmt: skip
     return rows
@@ -134,10 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for family, pattern in {"fcn and fcn_3step": "benchmarks/train_fcn/*.tsv", "classifier": "benchmarks/train_classifier/*.tsv",
                             "dis_stage1": "benchmarks/train_dis/stage1_*.tsv", "dis_stage2": "benchmarks/train_dis/ttr*.tsv"}.items():  # fmt: skip
-        print(f"training job-minutes, {family}: fp32 {_job_minutes(args.fp32, pattern):.1f}, "
-              f"bf16 {_job_minutes(args.bf16, pattern):.1f}")
-    print("families that pass (auto runs them in bf16):",
-          ", ".join(table[table["primary"] & table["passes"]]["family"]) or "none")
+        print(
+            f"training job-minutes, {family}: fp32 {_job_minutes(args.fp32, pattern):.1f}, "
+            f"bf16 {_job_minutes(args.bf16, pattern):.1f}"
+        )
+    print(
+        "families that pass (auto runs them in bf16):",
+        ", ".join(table[table["primary"] & table["passes"]]["family"]) or "none",
+    )
     return 0
 
 

@@ -247,8 +247,13 @@ def bench_dis(data: Data, args: argparse.Namespace) -> list[Row]:
         size = args.paper_size
         net = DualNet(DISConfig(backbone="resnet101")).eval()
         images, masks, tags = batches[0]
-        large = [(F.interpolate(images[:2], size=(size, size), mode="bilinear", align_corners=False),
-                  F.interpolate(masks[:2, None].float(), size=(size, size), mode="nearest")[:, 0].long(), tags[:2])]
+        large = [
+            (
+                F.interpolate(images[:2], size=(size, size), mode="bilinear", align_corners=False),
+                F.interpolate(masks[:2, None].float(), size=(size, size), mode="nearest")[:, 0].long(),
+                tags[:2],
+            )
+        ]
         reduced = {"route": "reduced"}  # as configs/voc.yaml runs it
         times = interleaved({"t0": dis_pass(net, large, [0], **reduced), "t30": dis_pass(net, large, [30], **reduced),
                              "readouts": dis_pass(net, large, [0, 10, 30], **reduced),
@@ -475,7 +480,9 @@ def bench_flops(data: Data, args: argparse.Namespace) -> list[Row]:
         net = DualNet(DISConfig(backbone="resnet_tiny")).to(memory_format=CHANNELS_LAST).train()
         optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
         if stage == "stage1":
-            return lambda: stage1_iteration(net, images, masks, dis_tags, optimizer, "joint", precision=arithmetic[name])
+            return lambda: stage1_iteration(
+                net, images, masks, dis_tags, optimizer, "joint", precision=arithmetic[name]
+            )
         return lambda: stage2_iteration(net, (images, masks, dis_tags), (images.flip(0), dis_tags), optimizer, t_tr=5,
                                         step_size=0.5, precision=arithmetic[name])  # fmt: skip
 
@@ -670,7 +677,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dis-images", type=int, default=64)
     parser.add_argument("--tau-images", type=int, default=200)
     parser.add_argument("--train-iterations", type=int, default=30)
-    parser.add_argument("--train-images", type=int, default=400, help="synthetic train images made (as the default scale)")
+    parser.add_argument(
+        "--train-images", type=int, default=400, help="synthetic train images made (as the default scale)"
+    )
     parser.add_argument("--paper-size", type=int, default=321, help="DIS at this size with ResNet-101 (0: skip)")
     parser.add_argument("--csv", type=Path, default=CSV_PATH)
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
@@ -687,7 +696,9 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        data = make_data(scratch, args.results, args.data_root, max(args.tau_images, args.dis_images), args.train_images)
+        data = make_data(
+            scratch, args.results, args.data_root, max(args.tau_images, args.dis_images), args.train_images
+        )
         sections = {"dis": lambda: bench_dis(data, args), "tau": lambda: bench_tau(data, args),
                     "train": lambda: bench_train(data, args, scratch), "flops": lambda: bench_flops(data, args),
                     "scaling": lambda: bench_scaling(data, args)}  # fmt: skip

@@ -1,6 +1,6 @@
 """Seconds per training iteration of each sun2018 variant, and its ratio to the base FCN, measured in one run.
 
-    python bench/variant_iteration.py --arch fcn32s --backbone vgg_tiny --batch-size 8 --size 64 --threads 1
+python bench/variant_iteration.py --arch fcn32s --backbone vgg_tiny --batch-size 8 --size 64 --threads 1
 """
 
 from __future__ import annotations

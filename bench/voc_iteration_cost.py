@@ -96,7 +96,9 @@ def main() -> None:
     parser.add_argument("--fcn-size", type=int, default=224, help="square image side for the FCN measurement")
     parser.add_argument("--dis-size", type=int, default=161, help="square image side for the DIS measurement")
     parser.add_argument("--dis-batch", type=int, default=1, help="images per DIS measurement batch")
-    parser.add_argument("--t-tr", type=int, default=4, help="inference steps to time (their cost per step scales stage 2 by t_tr)")
+    parser.add_argument(
+        "--t-tr", type=int, default=4, help="inference steps to time (their cost per step scales stage 2 by t_tr)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu")
@@ -139,7 +141,9 @@ def main() -> None:
         "luo2017 stage 1": (sum(dis["stage1_steps"]), stage1),
         **{f"luo2017 stage 2, t_tr={t}": (dis["iterations"], stage2_0 + t * step_cost) for t in dis["t_tr"]},
     }  # fmt: skip
-    print(f"\nvoc config, {seeds} seeds, extrapolated by pixels (FCN x{fcn_scale:.2f}, DIS x{dis_pixels * dis['batch_size']:.1f}):")
+    print(
+        f"\nvoc config, {seeds} seeds, extrapolated by pixels (FCN x{fcn_scale:.2f}, DIS x{dis_pixels * dis['batch_size']:.1f}):"
+    )
     total = 0.0
     for name, (iterations, seconds) in runs.items():
         hours = seeds * iterations * seconds / 3600

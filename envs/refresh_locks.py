@@ -57,7 +57,9 @@ def refresh_conda() -> None:
     if "pytorch" in listed.stdout and "cuda" not in listed.stdout.split("pytorch-", 1)[1].split("\n", 1)[0]:
         sys.exit("the conda solve picked a CPU build of pytorch; check envs/tagseg.yaml's build string")
     CONDA_PIN.write_text(listed.stdout)
-    print(f"{CONDA_PIN.relative_to(ROOT)}: {sum(line.startswith('http') for line in listed.stdout.splitlines())} packages")
+    print(
+        f"{CONDA_PIN.relative_to(ROOT)}: {sum(line.startswith('http') for line in listed.stdout.splitlines())} packages"
+    )
 
 
 def main() -> None:

@@ -201,7 +201,9 @@ class SlurmCluster:
         self._start("mariadbd", ["mariadbd", "--no-defaults", f"--datadir={datadir}", "--user=root",
                                  "--bind-address=127.0.0.1", f"--port={ports['mariadb']}", f"--socket={d / 'mysql.sock'}",
                                  f"--pid-file={d / 'mariadbd.pid'}"])  # fmt: skip
-        _wait_for(lambda: self._check_alive() or _port_open(ports["mariadb"]), "mariadbd", timeout_s, d / "mariadbd.out")
+        _wait_for(
+            lambda: self._check_alive() or _port_open(ports["mariadb"]), "mariadbd", timeout_s, d / "mariadbd.out"
+        )
 
         # slurmdbd reads slurmdbd.conf beside SLURM_CONF; it must be private to SlurmUser
         dbd_conf = d / "slurmdbd.conf"
@@ -260,7 +262,9 @@ class SlurmCluster:
         self.linked = True
 
         self._start("slurmdbd", ["slurmdbd", "-D"])
-        _wait_for(lambda: self._check_alive() or _port_open(ports["slurmdbd"]), "slurmdbd", timeout_s, d / "slurmdbd.log")
+        _wait_for(
+            lambda: self._check_alive() or _port_open(ports["slurmdbd"]), "slurmdbd", timeout_s, d / "slurmdbd.log"
+        )
         self._start("slurmctld", ["slurmctld", "-D", "-c", "-i"])
         _wait_for(lambda: self._check_alive() or self._run_ok(["scontrol", "ping"]), "slurmctld", timeout_s,
                   d / "slurmctld.log")  # fmt: skip

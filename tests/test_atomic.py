@@ -39,11 +39,17 @@ def _png(out):
 WRITERS = {
     "json": (lambda d: io.write_json(d / "out.json", {"a": 1}), ["out.json"]),
     "pt": (lambda d: training.save_atomic({"w": torch.ones(2)}, d / "checkpoint.pt"), ["checkpoint.pt"]),
-    "run": (lambda d: training.write_run(d, Checkpoint("fcn", {}, {"w": torch.ones(2)}, {"r": 1}), [{"iteration": 1, "loss": 0.5}]),
-            ["model.pt", "train_log.csv", "run.json"]),  # fmt: skip
+    "run": (
+        lambda d: training.write_run(
+            d, Checkpoint("fcn", {}, {"w": torch.ones(2)}, {"r": 1}), [{"iteration": 1, "loss": 0.5}]
+        ),
+        ["model.pt", "train_log.csv", "run.json"],
+    ),  # fmt: skip
     "png": (lambda d: _png(d / "figure.png"), ["figure.png"]),
-    "npz": (lambda d: write_predictions({"ids": ["a"], "probabilities": np.zeros((1, 20)), "mAP": 0.0}, d / "p.npz"),
-            ["p.npz", "p.json"]),  # fmt: skip
+    "npz": (
+        lambda d: write_predictions({"ids": ["a"], "probabilities": np.zeros((1, 20)), "mAP": 0.0}, d / "p.npz"),
+        ["p.npz", "p.json"],
+    ),  # fmt: skip
 }
 
 

@@ -102,7 +102,10 @@ def test_a_checkpoint_is_not_resumed_on_data_rebuilt_since(tiny_caches, tmp_path
     index.write_bytes(index.read_bytes())  # rewritten: what rebuilding the cache does to its files
     os.utime(index, ns=(index.stat().st_atime_ns, index.stat().st_mtime_ns + 10**9))
     train_fcn.train(config, cache, tmp_path / "run")
-    assert f"ignoring {tmp_path / 'run' / 'checkpoint.pt'}: {index} changed since it was written" in capsys.readouterr().err
+    assert (
+        f"ignoring {tmp_path / 'run' / 'checkpoint.pt'}: {index} changed since it was written"
+        in capsys.readouterr().err
+    )
     train_fcn.train(config, cache, tmp_path / "clean")
     _same_run(tmp_path / "clean", tmp_path / "run")  # trained from the first iteration, as an unbroken run
 
@@ -197,7 +200,9 @@ def test_a_model_of_another_kind_or_version_is_named(tiny_caches, tmp_path):
     with pytest.raises(ValueError, match=r"model\.pt: a fcn model, expected a dis model"):
         checkpoint.load(model, "dis")
     torch.save({"format": 0, "kind": "fcn", "state": {}}, tmp_path / "old.pt")
-    with pytest.raises(ValueError, match=r"old\.pt: not a model file of this version of tagseg; rerun the job that writes it"):
+    with pytest.raises(
+        ValueError, match=r"old\.pt: not a model file of this version of tagseg; rerun the job that writes it"
+    ):
         checkpoint.load(tmp_path / "old.pt", "fcn")
 
 

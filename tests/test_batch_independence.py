@@ -96,7 +96,9 @@ def test_an_fcns_prediction_of_an_image_is_the_same_alone_and_in_a_batch(fcn):
     images, _, _ = pad_collate([dataset[k] for k in range(len(split))])
     with torch.inference_mode():
         padded = fcn.segment(images, None)
-    moved = [(padded[k, :, :h, :w] - alone[k]).abs().max() > 1e-3 for k, (h, w) in enumerate(SHAPES) if (h, w) != (40, 40)]
+    moved = [
+        (padded[k, :, :h, :w] - alone[k]).abs().max() > 1e-3 for k, (h, w) in enumerate(SHAPES) if (h, w) != (40, 40)
+    ]
     assert any(moved)
 
 

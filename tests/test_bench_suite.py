@@ -86,10 +86,31 @@ def test_the_suite_runs_and_writes_its_rows(tmp_path):
     with open(out, newline="") as f:
         rows = {row["id"]: row for row in csv.DictReader(f)}
     flops = {f"{kind}{step}" for kind in ("5", "5b", "5s") for step in ("", "g", "d", "e")} | {"5p"}
-    assert set(rows) == {"1", "1f", "1n", "2", "1b", "2b", "1bs", "3", "3n", "4", "4i", "4w", "4r", *flops, "7a", "7b", "7c", "7d"}
+    assert set(rows) == {
+        "1",
+        "1f",
+        "1n",
+        "2",
+        "1b",
+        "2b",
+        "1bs",
+        "3",
+        "3n",
+        "4",
+        "4i",
+        "4w",
+        "4r",
+        *flops,
+        "7a",
+        "7b",
+        "7c",
+        "7d",
+    }
     assert rows["5b"]["goal"] == ">= 40" and "bf16 matmul peak" in rows["5b"]["setting"]
     assert float(rows["1f"]["value"]) > 1  # the 30 steps add FLOPs to the backbone's
-    assert all(float(rows[key]["value"]) > 0 for key in ("1", "1n", "2", "1b", "2b", "1bs", "3", "3n", "4", "4i", "5p", *flops))
+    assert all(
+        float(rows[key]["value"]) > 0 for key in ("1", "1n", "2", "1b", "2b", "1bs", "3", "3n", "4", "4i", "5p", *flops)
+    )
     assert rows["3"]["goal"] == "<= 1.3" and rows["3"]["met"] in ("yes", "no")
     assert all(row["machine"] for row in rows.values())
 
@@ -97,7 +118,9 @@ def test_the_suite_runs_and_writes_its_rows(tmp_path):
 def test_output_hashes_leave_out_the_timings_and_name_what_differs(tmp_path):
     """bench/output_hashes.py: a table that differs only in its timing columns compares equal; any other
     byte does not; runtime.csv is never compared."""
-    spec = importlib.util.spec_from_file_location("output_hashes", Path(__file__).resolve().parents[1] / "bench" / "output_hashes.py")
+    spec = importlib.util.spec_from_file_location(
+        "output_hashes", Path(__file__).resolve().parents[1] / "bench" / "output_hashes.py"
+    )
     hashes = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hashes)
 

@@ -87,7 +87,9 @@ def test_holm_by_hand():
     assert s.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     adjusted = s.holm([math.nan, 0.02, 0.5])  # an untested claim is not in the family: m = 2
     assert math.isnan(adjusted[0]) and adjusted[1:] == pytest.approx([0.04, 0.5])
-    assert s.adjusted_verdict("supported", 0.04) == "supported" and s.adjusted_verdict("supported", 0.06) == "inconclusive"
+    assert (
+        s.adjusted_verdict("supported", 0.04) == "supported" and s.adjusted_verdict("supported", 0.06) == "inconclusive"
+    )
     assert s.adjusted_verdict("contradicted", 0.01) == "contradicted"
 
 
@@ -152,7 +154,9 @@ def test_a_claim_from_result_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="seed2/val.json.*S1"):
         c.evaluate(s1, sources, [0, 1, 2], [0, 30], [0, 30])
     with pytest.raises(ValueError, match="fcn/fcn32s/label/val: 2 files for 3 seeds"):
-        c.evaluate(s1, {**sources, "fcn/fcn32s/label/val": sources["fcn/fcn32s/label/val"][:2]}, [0, 1, 2], [0, 30], [0, 30])
+        c.evaluate(
+            s1, {**sources, "fcn/fcn32s/label/val": sources["fcn/fcn32s/label/val"][:2]}, [0, 1, 2], [0, 30], [0, 30]
+        )
 
 
 def test_claims_on_runs_the_grid_lacks_are_not_run(tmp_path):
@@ -175,9 +179,16 @@ def test_readme_section_is_generated_between_markers(tmp_path):
     readme.write_text(f"# t\n\n## What reproduces\n\n{c.README_START}\nold\n{c.README_END}\n\n## Next\n")
     replace_section(readme, c.readme_section(table), c.README_START, c.README_END)
     text = readme.read_text()
-    assert "\nold\n" not in text and "| S1 | sun2018 Table 1 | x beats y. | +15.5 | +5.0 [+2.0, +8.0] | supported / supported | 4.2 |" in text
+    assert (
+        "\nold\n" not in text
+        and "| S1 | sun2018 Table 1 | x beats y. | +15.5 | +5.0 [+2.0, +8.0] | supported / supported | 4.2 |" in text
+    )
     # each kind in a block of its own, the untestable claim with its precondition's measured value
-    claims, untestable, sanity = text.index("**Claims**"), text.index("**Not testable here**"), text.index("**Sanity checks**")
+    claims, untestable, sanity = (
+        text.index("**Claims**"),
+        text.index("**Not testable here**"),
+        text.index("**Sanity checks**"),
+    )
     assert claims < text.index("| S1 |") < untestable < text.index("| S10 |") < sanity < text.index("| S9 |")
     assert "classifier val mAP >= 85 | 61.3 |" in text
     assert text.endswith("## Next\n") and "Of 2 claims" in text and "1 sanity checks apart" in text

@@ -21,7 +21,7 @@ def test_rules_call_the_modules_we_expect():
         "tagseg.sun2018.train_classifier", "tagseg.reporting.figures_sun2018", "tagseg.luo2017.train_dis", "tagseg.luo2017.evaluate_dis",
         "tagseg.luo2017.step_size",
         "tagseg.data.download", "tagseg.data.extract", "tagseg.reporting.claims", "tagseg.data.splits", "tagseg.sun2018.export",
-        "tagseg.luo2017.export", "tagseg.reporting.figures_luo2017", "tagseg.reporting.runtime_table",
+        "tagseg.luo2017.export", "tagseg.reporting.figures_luo2017", "tagseg.reporting.runtime_table", "tagseg.data.folder",
     }  # fmt: skip
 
 
@@ -45,7 +45,10 @@ def test_missing_cache_is_one_clear_line(tmp_path):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["tagseg.sun2018.tau_sweep", "--model", "m.pt", "--cache", "c", "--probabilities", "p.npz", "--taus", "1"], "--taus"),
+        (
+            ["tagseg.sun2018.tau_sweep", "--model", "m.pt", "--cache", "c", "--probabilities", "p.npz", "--taus", "1"],
+            "--taus",
+        ),
         (["tagseg.reporting.figures_sun2018", "figure4", "--sweeps", "missing.json"], "missing.json"),
         (["tagseg.reporting.figures_sun2018", "section3", "--sweeps", "bad.json"], "bad.json"),
     ],
@@ -53,7 +56,9 @@ def test_missing_cache_is_one_clear_line(tmp_path):
 def test_sweep_and_figure_errors_are_one_line_and_leave_nothing(tmp_path, args, message):
     (tmp_path / "bad.json").write_text("{not json")
     outs = ["--out", "out.json"] if args[0] == "tagseg.sun2018.tau_sweep" else ["--csv", "out.csv", "--png", "out.png"]
-    result = subprocess.run([sys.executable, "-m", *args, *outs], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", *args, *outs], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip().count("\n") == 0 and message in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json"]

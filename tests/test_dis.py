@@ -116,7 +116,9 @@ def test_the_21_channel_route_takes_the_steps_on_u1_and_v1(net, size, with_tags)
     direct = infer_latents(double, u1, v1, images, route="literal", **run)
     for t in (0, 4, 12):
         for name in ("u3", "z3", "v3"):
-            torch.testing.assert_close(getattr(reduced[t].outputs, name), getattr(direct[t].outputs, name), rtol=0, atol=1e-12)
+            torch.testing.assert_close(
+                getattr(reduced[t].outputs, name), getattr(direct[t].outputs, name), rtol=0, atol=1e-12
+            )
         torch.testing.assert_close(reduced[t].u1, direct[t].u1, rtol=0, atol=1e-12)
         torch.testing.assert_close(reduced[t].v1, direct[t].v1, rtol=0, atol=1e-12)
     assert (direct[12].outputs.u3 - direct[0].outputs.u3).abs().max() > 1e-7  # the steps moved it, far past atol
@@ -220,7 +222,9 @@ def test_stage2_infers_targets_with_theta_fixed_then_updates_theta(t_tr, monkeyp
     images, masks, tags = _batch()
     before = [p.clone() for p in model.parameters()]
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    losses = dis.stage2_iteration(model, (images, masks, tags), (images.flip(0), tags), optimizer, t_tr=t_tr, step_size=0.5)
+    losses = dis.stage2_iteration(
+        model, (images, masks, tags), (images.flip(0), tags), optimizer, t_tr=t_tr, step_size=0.5
+    )
     assert calls == [t_tr]
     assert set(losses) == {"loss_map", "loss_img", "loss_tag", "loss_map_weak", "loss_img_weak", "loss_tag_weak",
                            "loss_tag_inferred"}  # fmt: skip
@@ -238,7 +242,9 @@ def test_stage2_runs_the_backbone_once_on_the_weak_images_and_infers_from_its_fe
     images, masks, tags = _batch()
     weak = images.flip(0)
     with torch.no_grad():
-        expected_u1, expected_v1 = reference.eval().features(weak)  # theta before the update, batch norm's running statistics
+        expected_u1, expected_v1 = reference.eval().features(
+            weak
+        )  # theta before the update, batch norm's running statistics
     seen = {}
     real = dis.infer_latents
 

@@ -206,7 +206,9 @@ def test_existing_file_is_verified_and_never_fetched(server, tmp_path):
     out.write_bytes(body)
     download([url], md5(body), out)
     assert route.ranges == []
-    out.write_bytes(body[:-1] + bytes([body[-1] ^ 1]))  # a user's damaged copy (always unlike the body): kept, and named
+    out.write_bytes(
+        body[:-1] + bytes([body[-1] ^ 1])
+    )  # a user's damaged copy (always unlike the body): kept, and named
     with pytest.raises(DownloadError, match=r"benchmark\.tgz: already there but its md5 is [0-9a-f]{32}.*remove it"):
         download([url], md5(body), out)
     assert route.ranges == [] and out.exists()
@@ -585,7 +587,9 @@ def test_extracting_over_an_edited_file_replaces_nothing_and_names_it(tmp_path):
     edited.write_bytes(b"my own split\n")
     removed = into / "VOCdevkit/VOC2012/JPEGImages/2007_000039.jpg"
     removed.unlink()
-    with pytest.raises(ArchiveError, match=rf"{re.escape(str(edited))}: differs from a\.tar's copy and is never replaced"):
+    with pytest.raises(
+        ArchiveError, match=rf"{re.escape(str(edited))}: differs from a\.tar's copy and is never replaced"
+    ):
         extract(tmp_path / "a.tar", into, into / ".a")
     assert edited.read_bytes() == b"my own split\n" and not removed.exists() and not (into / ".a").exists()
     assert not [p for p in into.iterdir() if p.name.startswith(".extracting")]

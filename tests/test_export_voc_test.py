@@ -37,9 +37,15 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 def make_test_tar(path: Path, voc: Path, ids: list[str], *, listed: list[str] | None = None) -> Path:
     """A tar in VOC2012test.tar's layout (test.txt and JPEGImages), with a hostile member that must stay unread."""
     with tarfile.open(path, "w") as tar:
-        _add(tar, "VOCdevkit/VOC2012/ImageSets/Segmentation/test.txt", "".join(f"{i}\n" for i in listed or ids).encode())
+        _add(
+            tar, "VOCdevkit/VOC2012/ImageSets/Segmentation/test.txt", "".join(f"{i}\n" for i in listed or ids).encode()
+        )
         for image_id in ids:
-            _add(tar, f"VOCdevkit/VOC2012/JPEGImages/{image_id}.jpg", (voc / "JPEGImages" / f"{image_id}.jpg").read_bytes())
+            _add(
+                tar,
+                f"VOCdevkit/VOC2012/JPEGImages/{image_id}.jpg",
+                (voc / "JPEGImages" / f"{image_id}.jpg").read_bytes(),
+            )
         _add(tar, "../outside.jpg", b"never written")
     return path
 
@@ -71,7 +77,9 @@ def test_fcn_with_classifier_labels_as_table4_evaluates(tiny_caches, test_split,
     assert sun2018_export.main(argv) == 0
     pngs = _read_submission(out)
     assert sorted(pngs) == sorted(f"{LAYOUT}/{i}.png" for i in ids)
-    assert not (tmp_path / "outside.jpg").exists() and sorted(p.name for p in out.parent.iterdir()) == ["sun2018.tar.gz"]
+    assert not (tmp_path / "outside.jpg").exists() and sorted(p.name for p in out.parent.iterdir()) == [
+        "sun2018.tar.gz"
+    ]
     # the same labels tagseg.sun2018.evaluate_fcn fuses: the classifier's probabilities for the split at tau, by dot product
     probabilities = torch.from_numpy(train_classifier.predict(classifier, cache)["probabilities"])
     net, _ = load_fcn(model, torch.device("cpu"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +112,9 @@ def test_build_writes_the_voc_layout_the_caches_read(dataset, tmp_path):
         if source.suffix == ".jpg":
             assert (voc / "JPEGImages" / f"{image_id}.jpg").read_bytes() == source.read_bytes()
         else:
-            assert np.array_equal(np.asarray(Image.open(voc / "JPEGImages" / f"{image_id}.png")), np.asarray(Image.open(source)))
+            assert np.array_equal(
+                np.asarray(Image.open(voc / "JPEGImages" / f"{image_id}.png")), np.asarray(Image.open(source))
+            )
     # the void is 255 in the copy; every other value is the user's class index
     user = np.asarray(Image.open(dataset / "masks" / "val_016.png"))
     copied = np.asarray(Image.open(voc / "SegmentationClass" / "val_016.png"))
@@ -242,13 +246,17 @@ def test_the_smoke_dag_runs_on_a_folder_of_the_users_to_its_tables(dataset, tmp_
     assert [c for c in table3.columns if not c.endswith("_sd")][1:] == [*objects, "mIoU", "seeds"]  # the user's classes
     assert table3.loc[0, "seeds"] == 1 and 0 <= table3.loc[0, "mIoU"] <= 100
     table5 = pd.read_csv(tables / "luo2017_table5.csv")
-    assert (table5["seeds"] == 0).all() and table5["note"].str.contains("no pixel-labelled test set with noisy tags").all()
+    assert (table5["seeds"] == 0).all() and table5["note"].str.contains(
+        "no pixel-labelled test set with noisy tags"
+    ).all()
     weak = pd.read_csv(tables / "luo2017_weak.csv")
     assert set(weak["pool"]) == {"weak_clean"}  # the withheld pool: its masks measure inference
     assert "params_M_paper" not in pd.read_csv(tables / "luo2017_table4.csv").columns
     claims = pd.read_csv(tables / "claims.csv")
     assert "paper_effect" not in claims.columns and claims["effect"].notna().any()
-    assert claims["statement"].str.match(r"^(Does it hold here that|On the .* test, does it hold here that) .*\?$").all()
+    assert (
+        claims["statement"].str.match(r"^(Does it hold here that|On the .* test, does it hold here that) .*\?$").all()
+    )
     assert not claims["note"].fillna("").str.contains("synthetic").any()
     probabilities = np.load(workdir / "results/classifier/seed0/test.npz")["probabilities"]
     assert probabilities.shape == (SPLIT_COUNTS["test"], len(objects))
@@ -270,8 +278,10 @@ def test_without_a_weak_pool_the_dag_leaves_out_luo2017s_stage_2_and_says_why(da
     root = _voc_layout_without_pool_or_splits(dataset, tmp_path / "voc tree")
     (tmp_path / "workflow").mkdir()
     workdir = _workdir(tmp_path / "workflow")
-    config = {"data": {"source": "folder", "root": "data/folder"},
-              "folder": {"path": str(root), "layout": "voc", "classes": list(CLASSES), "void": VOID, "withhold": 0}}
+    config = {
+        "data": {"source": "folder", "root": "data/folder"},
+        "folder": {"path": str(root), "layout": "voc", "classes": list(CLASSES), "void": VOID, "withhold": 0},
+    }
     (workdir / "no-pool.yaml").write_text(yaml.safe_dump(config))
     result = _snakemake(workdir, "--cores", "2", "--resources", "gpu=2", "--configfile", "configs/smoke.yaml",
                         "no-pool.yaml")  # fmt: skip
@@ -298,3 +308,15 @@ def test_the_checker_says_a_dataset_without_a_weak_pool_leaves_out_stage_2(datas
     found = folder.scan(config)
     assert not found.problems and not found.pools and "weak_000" in found.unused
     assert any("stage 2 is left out" in line for line in folder.report(config, found))
+
+
+@pytest.mark.parametrize("content", [None, "data: {source: synthetic, root: d}\n", "data: [\n"])
+def test_the_checker_on_a_config_it_cannot_use_exits_1_with_one_line(tmp_path, content):
+    path = tmp_path / "my-data.yaml"
+    if content is not None:
+        path.write_text(content)
+    result = subprocess.run([sys.executable, "-m", "tagseg.data.folder", "check", str(path)], capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 1 and result.stderr.strip().count("\n") == 0 and str(path) in result.stderr, (
+        result.stderr
+    )

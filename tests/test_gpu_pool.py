@@ -170,14 +170,16 @@ def test_the_default_profile_runs_one_gpu_job_at_a_time(tmp_path):
     shutil.copytree(ROOT / "workflow" / "profiles", tmp_path / "workflow" / "profiles")
     (tmp_path / "profiles").symlink_to("workflow/profiles")
     # three GPU jobs that fail if they ever run side by side
-    (tmp_path / "Snakefile").write_text(textwrap.dedent("""
+    (tmp_path / "Snakefile").write_text(
+        textwrap.dedent("""
         rule all:
             input: expand("out/{i}.txt", i=range(3))
         rule gpu_job:
             output: "out/{i}.txt"
             resources: gpu=1
             shell: "mkdir busy && sleep 0.5 && rmdir busy && touch {output}"
-    """))
+    """)
+    )
     result = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "3"], cwd=tmp_path, capture_output=True,
                             text=True, timeout=300)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -186,7 +188,9 @@ def test_the_default_profile_runs_one_gpu_job_at_a_time(tmp_path):
 
 
 def test_the_repository_snakefile_finds_the_default_profile():
-    assert (ROOT / "profiles" / "default" / "config.yaml").resolve() == ROOT / "workflow" / "profiles" / "default" / "config.yaml"
+    assert (
+        ROOT / "profiles" / "default" / "config.yaml"
+    ).resolve() == ROOT / "workflow" / "profiles" / "default" / "config.yaml"
 
 
 def test_a_bad_wait_limit_names_the_variable(tmp_path):

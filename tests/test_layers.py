@@ -45,7 +45,9 @@ GRAPH = {module_name(path): imports(path) for path in PACKAGE.rglob("*.py")}
 
 def layer(module: str) -> str:
     top = module.split(".")[1] if module.count(".") else "tagseg"
-    return {"core": "core", "data": "core", "sun2018": "sun2018", "luo2017": "luo2017", "reporting": "reporting"}.get(top, top)
+    return {"core": "core", "data": "core", "sun2018": "sun2018", "luo2017": "luo2017", "reporting": "reporting"}.get(
+        top, top
+    )
 
 
 def edges(source_layer: str):
@@ -53,7 +55,12 @@ def edges(source_layer: str):
 
 
 def test_the_graph_sees_the_package():
-    assert {"tagseg.core.training", "tagseg.sun2018.fusion", "tagseg.luo2017.inference", "tagseg.reporting.claims"} <= set(GRAPH)
+    assert {
+        "tagseg.core.training",
+        "tagseg.sun2018.fusion",
+        "tagseg.luo2017.inference",
+        "tagseg.reporting.claims",
+    } <= set(GRAPH)
     assert "tagseg.core.checkpoint" in GRAPH["tagseg.sun2018.network"]
 
 
@@ -83,7 +90,7 @@ def test_there_is_no_import_circle():
         state[module] = "open"
         for target in sorted(GRAPH.get(module, ())):
             if state.get(target) == "open" and not circle:
-                circle.extend(path[path.index(target):] + [target] if target in path else [module, target])
+                circle.extend(path[path.index(target) :] + [target] if target in path else [module, target])
             elif target not in state:
                 visit(target, [*path, target])
         state[module] = "done"

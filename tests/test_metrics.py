@@ -114,7 +114,9 @@ def test_per_image_counts_rebuild_the_splits_scores():
     assert len(counts["intersection"]) == 6
     assert _miou(counts, np.ones((1, 6)))[0] == pytest.approx(100 * scores(matrix.hist)["mIoU"])
     twice_first = np.array([[2, 0, 1, 1, 1, 1]], dtype=float)
-    by_hand = confusion_matrix(torch.cat([truth[:1], truth[:1], truth[2:]]), torch.cat([pred[:1], pred[:1], pred[2:]]), 4)
+    by_hand = confusion_matrix(
+        torch.cat([truth[:1], truth[:1], truth[2:]]), torch.cat([pred[:1], pred[:1], pred[2:]]), 4
+    )
     assert _miou(counts, twice_first)[0] == pytest.approx(100 * scores(by_hand)["mIoU"])
     with pytest.raises(ValueError, match="outside 0..3"):
         matrix.update(torch.full((1, 2, 2), 7), torch.zeros(1, 2, 2, dtype=torch.long))

@@ -35,7 +35,9 @@ def test_native_bf16_reads_the_cpu_flags_torch_reports():
 
 @pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="the kernel's CPU flags are read from /proc/cpuinfo")
 def test_this_machines_answer_agrees_with_the_kernels_cpu_flags():
-    flags = set(next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split())
+    flags = set(
+        next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
+    )
     if "avx512_bf16" not in flags and "amx_bf16" not in flags and not {"avx512f", "amx_tile"} & flags:
         pytest.skip("not an x86 CPU torch reports these flags for")
     assert native_bf16() == bool({"avx512_bf16", "amx_bf16"} & flags)
@@ -98,7 +100,9 @@ def test_a_bf16_dis_step_and_inference_keep_the_latents_in_fp32():
     tags = torch.cat([torch.ones(2, 1), tags], dim=1)
     bf16 = Precision("cpu", torch.bfloat16)
     seen = _dtypes_seen(net)
-    losses = stage1_iteration(net, images, masks, tags, torch.optim.SGD(net.parameters(), lr=0.01), "joint", precision=bf16)
+    losses = stage1_iteration(
+        net, images, masks, tags, torch.optim.SGD(net.parameters(), lr=0.01), "joint", precision=bf16
+    )
     assert torch.bfloat16 in seen and all(math.isfinite(v) for v in losses.values())
     net.eval()
     with torch.no_grad(), bf16.autocast():

@@ -62,7 +62,9 @@ def test_missing_split_and_bad_mask_are_clear_errors(tmp_path):
         build_cache(tmp_path, "nope", tmp_path / "cache")
     (voc / "SegmentationClass").mkdir()
     Image.fromarray(np.zeros((3, 3, 2), np.uint8), mode="LA").save(voc / "SegmentationClass" / "x.png")
-    with pytest.raises(ValueError, match=r"x\.png: expected a PNG of class indices \(palette or single-channel\), got mode LA$"):
+    with pytest.raises(
+        ValueError, match=r"x\.png: expected a PNG of class indices \(palette or single-channel\), got mode LA$"
+    ):
         read_mask(voc, "x")
     assert not (tmp_path / "cache").exists()
 

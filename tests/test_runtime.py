@@ -49,6 +49,8 @@ def test_cuda_asked_for_without_one_names_the_key(monkeypatch):
     from tagseg.core.runtime import select_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(RuntimeError, match=r"resources.device: 'cuda:1' was asked for but torch sees no CUDA device; use auto"):
+    with pytest.raises(
+        RuntimeError, match=r"resources.device: 'cuda:1' was asked for but torch sees no CUDA device; use auto"
+    ):
         select_device("cuda:1")
     assert select_device("auto").type == "cpu"

@@ -109,7 +109,9 @@ def test_every_non_local_job_ran_as_a_slurm_job(cluster, undisturbed):
     assert not asks_for_gpu & {"cache_split", "paper_table", "claims"}
     for job in jobs:
         assert ("gres/gpu=1" in job["AllocTRES"]) == (rule_of(job["Comment"]) in asks_for_gpu), job
-    assert {"paper_table", "claims", "sun2018_figure4"} <= set(re.findall(r"^localrule (\w+):$", out, flags=re.MULTILINE))
+    assert {"paper_table", "claims", "sun2018_figure4"} <= set(
+        re.findall(r"^localrule (\w+):$", out, flags=re.MULTILINE)
+    )
 
     # the outputs name the SLURM job that made them
     record = json.loads((workdir / "results/models/fcn32s/base/seed0/run.json").read_text())
@@ -143,7 +145,11 @@ def test_a_job_cancelled_mid_run_is_resubmitted_and_the_tables_match(cluster, un
 
     jobs = {job["JobID"]: job for job in cluster.sacct()}
     assert jobs[cancelled]["State"].startswith("CANCELLED")
-    retried = [job for job in jobs.values() if job["Comment"] == jobs[cancelled]["Comment"] and int(job["JobID"]) > int(cancelled)]
+    retried = [
+        job
+        for job in jobs.values()
+        if job["Comment"] == jobs[cancelled]["Comment"] and int(job["JobID"]) > int(cancelled)
+    ]
     assert [job["State"] for job in retried] == ["COMPLETED"]
     assert json.loads((workdir / FAULT_MODEL).with_name("run.json").read_text())["slurm_job_id"] == retried[0]["JobID"]
     # the same tables as the undisturbed run, byte for byte

@@ -59,7 +59,9 @@ def test_step_two_leaves_segmentation_fixed_and_step_three_changes_both(auxiliar
     assert _changed(before[0], fcn1) and not _changed(before[1], aux1)  # (1) segmentation only
     assert not _changed(fcn1, fcn2) and _changed(aux1, aux2)  # (2) auxiliary only
     assert _changed(fcn2, fcn3)  # (3) segmentation ...
-    assert _changed(aux2, aux3) == (auxiliary_variant != "discriminator")  # ... and the generator (not the discriminator)
+    assert _changed(aux2, aux3) == (
+        auxiliary_variant != "discriminator"
+    )  # ... and the generator (not the discriminator)
 
 
 @pytest.mark.parametrize("variant", ["base", "label", "label_add", "label_add_scores"])
@@ -105,7 +107,9 @@ def test_fusing_variants_exclude_unlabelled_classes_at_prediction():
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_variant_trains_a_few_steps_at_smoke_scale(variant, tiny_caches, tmp_path):
-    config = TrainConfig(variant=variant, iterations=3, batch_size=2, crop_size=32, checkpoint_every=10, discriminator_width=4)
+    config = TrainConfig(
+        variant=variant, iterations=3, batch_size=2, crop_size=32, checkpoint_every=10, discriminator_width=4
+    )
     train(config, tiny_caches["train"], tmp_path)
     header = (tmp_path / "train_log.csv").read_text().splitlines()[0]
     assert ("loss_aux" in header) == (VARIANTS[variant].auxiliary is not None)

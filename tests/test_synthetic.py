@@ -81,6 +81,7 @@ def test_corrupt_tags_rates_on_a_large_sample():
 
 def test_noisy_test_has_more_classes_per_image(tiny_root):
     voc = voc_dir(tiny_root)
+
     def per_image(split):
         return read_tags(voc, f"{split}_truth" if split == "noisy_test" else split, read_ids(voc, split)).sum(1).mean()
 
@@ -103,6 +104,7 @@ def test_same_seed_same_data_and_splits_independent(tmp_path):
     generate(small, tmp_path / "b")
     bigger_train = SyntheticConfig(**{**small.__dict__, "n_train": 5})
     generate(bigger_train, tmp_path / "c")
+
     def jpeg(root, split):
         return (voc_dir(root) / "JPEGImages" / f"{read_ids(voc_dir(root), split)[0]}.jpg").read_bytes()
 
@@ -115,7 +117,12 @@ def test_refuses_to_replace_a_voc_tree_it_did_not_make(tmp_path):
     keep = tmp_path / "VOCdevkit" / "VOC2012" / "mine.txt"
     keep.write_text("user data")
     with pytest.raises(FileExistsError, match="refusing"):
-        generate(SyntheticConfig(image_size=16, n_train=1, n_val=1, n_test=1, n_weak_clean=1, n_weak_noisy=1, n_noisy_test=1), tmp_path)
+        generate(
+            SyntheticConfig(
+                image_size=16, n_train=1, n_val=1, n_test=1, n_weak_clean=1, n_weak_noisy=1, n_noisy_test=1
+            ),
+            tmp_path,
+        )
     assert keep.read_text() == "user data"
 
 

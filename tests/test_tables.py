@@ -116,7 +116,9 @@ def test_one_command_for_a_models_results_gives_what_one_command_each_gives(trai
     assert evaluate.main(["--model", str(model), "--evaluate", str(cache), str(tmp_path / "all_val.json"),
                           "--evaluate-at-tau", str(cache), str(probabilities), "0.5", str(tmp_path / "all_tau.json"),
                           "--sweep", str(cache), str(probabilities), str(tmp_path / "all_sweep.json"), *flags]) == 0  # fmt: skip
-    assert evaluate.main(["--model", str(model), "--cache", str(cache), "--out", str(tmp_path / "val.json"), *flags]) == 0
+    assert (
+        evaluate.main(["--model", str(model), "--cache", str(cache), "--out", str(tmp_path / "val.json"), *flags]) == 0
+    )
     assert evaluate.main(["--model", str(model), "--cache", str(cache), "--probabilities", str(probabilities),
                           "--tau", "0.5", "--out", str(tmp_path / "tau.json"), *flags]) == 0  # fmt: skip
     assert tau_sweep.main(["--model", str(model), "--cache", str(cache), "--probabilities", str(probabilities),
@@ -180,7 +182,9 @@ def test_luo2017_tables_pick_each_rows_run_and_read_out(tmp_path):
     assert list(frame.index) == [row.label for row in LUO_TABLES["luo2017_table3"].rows]
     assert frame.loc["ResNet101", "mIoU"] == 30.0 and frame.loc["ResNet101", "mIoU_paper"] == 74.2
     assert frame.loc["3. t_tr = 5, t_ts = 10", "mIoU"] == 47.0 and frame.loc["3. t_tr = 5, t_ts = 10", "seeds"] == 2
-    assert frame.loc["4. t_tr = 5, t_ts = 30", "cat"] == 49.0 and frame.loc["4. t_tr = 5, t_ts = 30", "cat_paper"] == 93.3
+    assert (
+        frame.loc["4. t_tr = 5, t_ts = 30", "cat"] == 49.0 and frame.loc["4. t_tr = 5, t_ts = 30", "cat_paper"] == 93.3
+    )
     assert frame.loc["8. t_tr = 30, t_ts = 0", "seeds"] == 0
 
 

@@ -19,7 +19,9 @@ FAST = dict(batch_size=2, weak_batch_size=2, crop_size=32, checkpoint_every=100,
 
 def test_stage1_steps_follow_each_other():
     config = DISTrainConfig(stage1_steps=(2, 1, 3))
-    assert [stage1_step_at(config.stage1_steps, i) for i in range(6)] == ["map_tag"] * 2 + ["reconstruction"] + ["joint"] * 3
+    assert [stage1_step_at(config.stage1_steps, i) for i in range(6)] == ["map_tag"] * 2 + ["reconstruction"] + [
+        "joint"
+    ] * 3
     assert config.total_iterations == 6
 
 
@@ -66,7 +68,9 @@ def test_stage2_keeps_batch_norm_statistics_and_fits_the_weak_tags_themselves():
 def test_the_control_takes_stage_2s_labelled_updates_without_the_weak_images():
     net, full, weak = _stage2_pieces()
     control = copy.deepcopy(net)
-    losses = stage2_iteration(control, full, None, torch.optim.SGD(control.parameters(), lr=0.01), t_tr=0, step_size=0.01)
+    losses = stage2_iteration(
+        control, full, None, torch.optim.SGD(control.parameters(), lr=0.01), t_tr=0, step_size=0.01
+    )
     assert set(losses) == {"loss_map", "loss_img", "loss_tag"}
     with_weak = copy.deepcopy(net)
     stage2_iteration(with_weak, full, weak, torch.optim.SGD(with_weak.parameters(), lr=0.01), t_tr=0, step_size=0.01)
@@ -160,7 +164,10 @@ def test_one_command_for_a_models_results_gives_what_one_command_each_gives(tiny
     assert evaluate_dis.main(["--model", str(model), "--evaluate", str(val), str(tmp_path / "all_val.json"),
                               "--weak", str(weak), str(withheld), str(tmp_path / "all_weak.json"),
                               "--weak-steps", "0", "3", *flags]) == 0  # fmt: skip
-    assert evaluate_dis.main(["--model", str(model), "--cache", str(val), "--out", str(tmp_path / "val.json"), *flags]) == 0
+    assert (
+        evaluate_dis.main(["--model", str(model), "--cache", str(val), "--out", str(tmp_path / "val.json"), *flags])
+        == 0
+    )
     assert evaluate_dis.main(["--model", str(model), "--cache", str(weak), "--withheld-cache", str(withheld),
                               "--out", str(tmp_path / "weak.json"), "--batch-size", "4", "--t-ts", "0", "3"]) == 0  # fmt: skip
     for name in ("val", "weak"):

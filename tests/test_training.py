@@ -24,7 +24,12 @@ def test_train_writes_model_curve_and_record(tiny_caches, tmp_path):
     assert record["settings"]["arch"] == "fcn8s" and record["git_commit"]
     assert not (tmp_path / "checkpoint.pt").exists()
     model, run = load_fcn(path, torch.device("cpu"))
-    assert model.fcn.config.arch == "fcn8s" and model.variant_name == "base" and not model.training and run["git_commit"] == record["git_commit"]
+    assert (
+        model.fcn.config.arch == "fcn8s"
+        and model.variant_name == "base"
+        and not model.training
+        and run["git_commit"] == record["git_commit"]
+    )
 
 
 def test_same_seed_same_weights(tiny_caches, tmp_path):
@@ -60,9 +65,7 @@ def _same_run(a: Path, b: Path, kind: str = "fcn") -> None:
 
 # 12 training images in batches of 2: six batches a pass. A checkpoint every 2 iterations; a crash
 # after 5 resumes mid-pass (at 4), after 7 at a pass's end (6); with workers, which reseed per pass.
-@pytest.mark.parametrize(
-    "variant, num_workers, crash_after", [("base", 0, 5), ("label_gen", 0, 7), ("base", 2, 5)]
-)
+@pytest.mark.parametrize("variant, num_workers, crash_after", [("base", 0, 5), ("label_gen", 0, 7), ("base", 2, 5)])
 def test_resume_from_checkpoint_matches_an_unbroken_run(tiny_caches, tmp_path, monkeypatch, variant, num_workers,
                                                         crash_after):  # fmt: skip
     config = TrainConfig(variant=variant, num_workers=num_workers, **{**FAST, "iterations": 9, "checkpoint_every": 2})

@@ -177,8 +177,16 @@ def test_wrong_tag_file_format(tree, capsys):
     _fails(idw.main, ["--root", str(root)], capsys, "tags.txt", "no images listed")
 
 
-@pytest.mark.parametrize("written, meant", [("Dog", "dog"), ("airplane", "aeroplane"), ("tv/monitor", "tvmonitor"),
-                                            ("motorcycle", "motorbike"), ("persn", "person")])
+@pytest.mark.parametrize(
+    "written, meant",
+    [
+        ("Dog", "dog"),
+        ("airplane", "aeroplane"),
+        ("tv/monitor", "tvmonitor"),
+        ("motorcycle", "motorbike"),
+        ("persn", "person"),
+    ],
+)
 def test_a_class_written_another_way_in_idw_tags_says_which_was_meant(tree, capsys, written, meant):
     root = make_idw(tree / "idw")
     (root / "tags.txt").write_text(f"web_001 person\nweb_002 {written}\n")
@@ -207,10 +215,14 @@ def test_voc_config_plans_the_whole_dag_without_data(tmp_path):
     result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--configfile", "configs/voc.yaml"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    jobs = dict(line.split() for line in result.stdout.split("Job stats:")[1].split("total")[0].splitlines()[3:] if line.strip())
+    jobs = dict(
+        line.split() for line in result.stdout.split("Job stats:")[1].split("total")[0].splitlines()[3:] if line.strip()
+    )
     assert {"download_archive", "extract_archive", "build_voc_splits"} <= set(jobs)
     assert "generate_synthetic" not in jobs and "export_voc12_test_sun2018" not in jobs  # no test tar given
-    assert jobs["cache_split"] == "6"  # 5 splits and the clean pool's withheld masks; no IDW: no noisy pool, no noisy test
+    assert (
+        jobs["cache_split"] == "6"
+    )  # 5 splits and the clean pool's withheld masks; no IDW: no noisy pool, no noisy test
     # every paper run and, beside them, the 3 two-update controls and Table 3's sensitivity row, 3 seeds
     assert jobs["train_fcn"] == "36" and jobs["train_dis_stage2"] == "12" and jobs["train_dis_continued"] == "3"
     assert "--train-cache data/voc/cache/trainaug" in _job(result.stdout, "train_fcn")

@@ -38,7 +38,7 @@ def test_shipped_configs_are_valid():
     for path in (ROOT / "configs").glob("*.yaml"):
         merged = default_config()
         for key, value in yaml.safe_load(path.read_text()).items():
-            merged[key] = {**merged[key], **value} if isinstance(value, dict) else value
+            merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
         validate_config(merged, SCHEMA)
 
 
@@ -47,7 +47,12 @@ def test_shipped_configs_are_valid():
     [
         ("model", "backbone", "vgg19", r"'model\.backbone': 'vgg19' is not one of \['vgg16', 'vgg_tiny'\]"),
         ("train", "iterations", -5, r"'train\.iterations': -5 is less than the minimum of 1"),
-        ("train", "iteratons", 10, r"'train': unknown key\(s\) \['iteratons'\]; allowed: \[.*'iterations'.*\]; did you mean 'iterations'\?$"),
+        (
+            "train",
+            "iteratons",
+            10,
+            r"'train': unknown key\(s\) \['iteratons'\]; allowed: \[.*'iterations'.*\]; did you mean 'iterations'\?$",
+        ),
         ("synthetic", "image_size", 0, r"'synthetic\.image_size'"),
         ("resources", "device", "gpu", r"'resources\.device'"),
     ],
@@ -119,7 +124,10 @@ def test_per_image_results_rescore_every_claims_measure(smoke_run):
             path = _claims_file(smoke_run, measure.source)
             payload = json.loads(path.read_text())
             ones = np.ones((1, len(payload["image_ids"])))
-            assert measure.resample(payload, ones)[0] == pytest.approx(measure.read(payload), abs=1e-9), (claim.id, path)
+            assert measure.resample(payload, ones)[0] == pytest.approx(measure.read(payload), abs=1e-9), (
+                claim.id,
+                path,
+            )
             checked.add(measure.kind)
     assert checked == {"fcn", "sweep", "interior_gain", "best_interior", "dis", "weak"}
 
@@ -182,7 +190,15 @@ def test_smoke_dag_end_to_end(smoke_run):
     assert figure4.loc[0, "mIoU"] == pytest.approx(figure4.loc[0, "baseline_mIoU"], abs=1e-3)  # tau = 0
     section3 = pd.read_csv(tables / "sun2018_section3.csv")
     assert section3.loc[0, "removed_nats"] == 0 and section3.loc[0, "lost_nats"] == 0
-    for figure in ("sun2018_figure3", "sun2018_figure4", "sun2018_section3", "training_curves", "luo2017_grid", "luo2017_figure5", "claims"):
+    for figure in (
+        "sun2018_figure3",
+        "sun2018_figure4",
+        "sun2018_section3",
+        "training_curves",
+        "luo2017_grid",
+        "luo2017_figure5",
+        "claims",
+    ):
         assert (workdir / "results" / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG"
 
     metrics = json.loads((workdir / "results/metrics/fcn32s/base/seed0/test.json").read_text())
@@ -312,7 +328,9 @@ def test_a_run_with_a_killed_training_job_ends_byte_identical(smoke_run, tmp_pat
 
 def _schema_defaults(section: str) -> dict:
     schema = yaml.safe_load(SCHEMA.read_text())
-    return {key: spec["default"] for key, spec in schema["properties"][section]["properties"].items() if "default" in spec}
+    return {
+        key: spec["default"] for key, spec in schema["properties"][section]["properties"].items() if "default" in spec
+    }
 
 
 @pytest.mark.parametrize("settings, sections", [
@@ -336,7 +354,8 @@ def test_the_schemas_defaults_are_the_settings_dataclasses(settings, sections):
     shared = sorted(set(schema) & set(defaults))
     assert len(shared) >= min(len(schema), len(defaults)) - 3  # the sections map onto the fields
     assert {key: list(defaults[key]) if isinstance(defaults[key], tuple) else defaults[key] for key in shared} == {
-        key: schema[key] for key in shared}
+        key: schema[key] for key in shared
+    }
     resources = _schema_defaults("resources")
     if "device" in defaults:
         assert defaults["device"] == resources["device"] and defaults["threads"] == resources["train_threads"]
@@ -372,7 +391,9 @@ def test_every_model_is_evaluated_by_one_job_per_seed(tmp_path):
     """The default DAG's evaluation jobs: one per trained model and seed, writing every result of that model."""
     result = _snakemake(_workdir(tmp_path), "-n")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    blocks = re.findall(r"^(?:local)?rule (evaluate_\w+):\n(.*?)(?=^\S|\Z)", result.stdout, flags=re.MULTILINE | re.DOTALL)
+    blocks = re.findall(
+        r"^(?:local)?rule (evaluate_\w+):\n(.*?)(?=^\S|\Z)", result.stdout, flags=re.MULTILINE | re.DOTALL
+    )
     models = {}
     for rule, body in blocks:
         outputs = re.search(r"^\s*output: (.*)$", body, flags=re.MULTILINE)[1].split(", ")
@@ -411,7 +432,9 @@ def test_voc_root_one_level_too_deep_names_the_right_folder(tmp_path):
     deep = tmp_path / "pascal" / "VOCdevkit"
     (workdir / "bad.yaml").write_text(f"data: {{source: voc, root: data/voc}}\ndownloads: {{voc_root: {deep}}}\n")
     result = _snakemake(workdir, "-n", "--configfile", "bad.yaml")
-    assert result.returncode != 0 and f"did you mean {tmp_path / 'pascal'}?" in result.stdout + result.stderr, result.stdout[-2000:]
+    assert result.returncode != 0 and f"did you mean {tmp_path / 'pascal'}?" in result.stdout + result.stderr, (
+        result.stdout[-2000:]
+    )
 
 
 @pytest.mark.parametrize("override", ["seeds=[0,1,2,3,4]", "train={iterations: 7, lr: 1e-3, scale_range: [0.5, 2]}"])
@@ -424,9 +447,16 @@ def test_nested_command_line_values_plan(tmp_path, override):
 
 def test_nested_command_line_values_take_the_schema_types():
 
-    config = {**default_config(), "seeds": ["0", "1"], "train": {"iterations": "7", "lr": "1e-3"}, "model": {"pretrained": "x"}}
+    config = {
+        **default_config(),
+        "seeds": ["0", "1"],
+        "train": {"iterations": "7", "lr": "1e-3"},
+        "model": {"pretrained": "x"},
+    }
     config["data"] = {**config["data"], "idw": "null"}
-    with pytest.raises(ConfigError, match="'model.pretrained': 'x' is not of type 'boolean'"):  # text of no schema type stays text
+    with pytest.raises(
+        ConfigError, match="'model.pretrained': 'x' is not of type 'boolean'"
+    ):  # text of no schema type stays text
         prepare_config(config, SCHEMA)
     config["model"]["pretrained"] = "false"
     prepare_config(config, SCHEMA)
@@ -470,7 +500,7 @@ def test_paths_with_spaces_and_quotes_reach_every_command_whole(tmp_path, source
 
 
 def test_home_and_variables_in_paths_are_read_as_a_shell_would(tmp_path):
-    from tagseg.config_checks import expand_paths
+    from tagseg.core.config import expand_paths
 
     config = {"data": {"root": "$SCRATCH/tagseg", "idw": "${SCRATCH}/idw", "voc12_test_tar": None},
               "downloads": {"data_dir": "~/resources", "voc_root": None}}  # fmt: skip
@@ -493,7 +523,10 @@ def test_home_and_variables_in_paths_are_read_as_a_shell_would(tmp_path):
     env.pop("TAGSEG_SCRATCH")
     refused = subprocess.run([*SNAKEMAKE, "-n", "--configfile", "configs/smoke.yaml", "paths.yaml"], cwd=workdir,
                              capture_output=True, text=True, env=env, timeout=600)  # fmt: skip
-    assert refused.returncode != 0 and "config key 'data.root': $TAGSEG_SCRATCH/synthetic uses $TAGSEG_SCRATCH" in refused.stdout + refused.stderr
+    assert (
+        refused.returncode != 0
+        and "config key 'data.root': $TAGSEG_SCRATCH/synthetic uses $TAGSEG_SCRATCH" in refused.stdout + refused.stderr
+    )
 
 
 def test_a_yaml_1_1_exponent_is_a_number(tmp_path):

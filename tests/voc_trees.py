@@ -58,7 +58,9 @@ def write_sbd_mat(path: Path, segmentation: np.ndarray, *, variable: str = "GTcl
     for c in range(20):
         boundaries[c, 0] = scipy.sparse.csc_matrix(segmentation.shape, dtype=bool)
     present = np.unique(segmentation[(segmentation > 0) & (segmentation < 255)]).astype(np.uint8)
-    scipy.io.savemat(path, {variable: {"Segmentation": segmentation, "Boundaries": boundaries, "CategoriesPresent": present}})
+    scipy.io.savemat(
+        path, {variable: {"Segmentation": segmentation, "Boundaries": boundaries, "CategoriesPresent": present}}
+    )
 
 
 def make_sources(root: Path) -> Sources:

@@ -9,15 +9,15 @@ rule train_classifier:
         "logs/train_classifier/seed{seed}.log",
     benchmark:
         "benchmarks/train_classifier/seed{seed}.tsv"
+    conda:
+        "../../envs/tagseg.yaml"
+    threads: config["resources"]["train_threads"]
+    resources:
+        gpu=1,
     params:
         cache=get_input_parent,
         out_dir=get_output_parent,
         flags=get_classifier_flags,
-    threads: config["resources"]["train_threads"]
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.sun2018.train_classifier train --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
         " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
@@ -35,15 +35,15 @@ rule predict_classifier:
         "logs/predict_classifier/seed{seed}.log",
     benchmark:
         "benchmarks/predict_classifier/seed{seed}.tsv"
+    conda:
+        "../../envs/tagseg.yaml"
+    threads: config["resources"]["eval_threads"]
+    resources:
+        gpu=1,
     params:
         caches=[get_cache_dir(split) for split in DATASET.names],
         device=config["resources"]["device"],
         precision=config["resources"]["precision"],
-    threads: config["resources"]["eval_threads"]
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.sun2018.train_classifier predict --model {input.model:q} --cache {params.caches:q}"
         " --out {output.probabilities:q} --device {params.device} --precision {params.precision} --threads {threads} > {log:q} 2>&1"

@@ -12,7 +12,8 @@ from snakemake.settings.types import DeploymentMethod
 sys.path.insert(0, str(Path(workflow.basedir, "src")))
 
 from tagseg.core.cli import to_flags
-from tagseg.config_checks import check_combinations, expand_paths
+from tagseg.config_checks import check_combinations
+from tagseg.core.config import expand_paths
 from tagseg.core.config import prepare_config
 from tagseg.data.roles import dataset_splits
 from tagseg.reporting.claims_catalogue import known_claims
@@ -133,8 +134,9 @@ def get_table_metrics(wildcards):
     if wildcards.table == "luo2017_weak":  # inference on the weak pools, stage-1 models
         if not DATASET.withheld_pools:  # written with the reason instead (get_table_flags)
             return []
-        return expand("results/dis_weak/stage1/seed{seed}/{pool}.json", seed=config["seeds"],
-                      pool=DATASET.withheld_pools)
+        return expand(
+            "results/dis_weak/stage1/seed{seed}/{pool}.json", seed=config["seeds"], pool=DATASET.withheld_pools
+        )
     if wildcards.table == "luo2017_table4":  # cost of the most-inference model, every seed (the same network
         if not STAGE2_T_TR:  # at stage 1, and so the same cost, where there is no stage 2)
             return get_dis_metrics("stage1", "test")
@@ -187,7 +189,9 @@ def get_figure5_flags(wildcards, input):
 def get_dis_flags(wildcards):
     """DIS training settings (config: dis, less its grids and the step size; resources.device and precision) as
     command-line flags."""
-    settings = {key: value for key, value in config["dis"].items() if key not in ("t_tr", "t_ts", "step_size", "step_size_grid")}
+    settings = {
+        key: value for key, value in config["dis"].items() if key not in ("t_tr", "t_ts", "step_size", "step_size_grid")
+    }
     return to_flags({**settings, **RUN_ON})
 
 
@@ -242,8 +246,11 @@ def get_training_logs(wildcards):
     """The loss curves of every FCN model the papers' tables use, every seed."""
     models = sorted({(row.arch, row.variant) for table in TABLES.values() for row in table.rows})
     models.append((FIGURE4["arch"], FIGURE4["variant"]))
-    return [path for arch, variant in dict.fromkeys(models)
-            for path in expand(f"results/models/{arch}/{variant}/seed{{seed}}/train_log.csv", seed=config["seeds"])]
+    return [
+        path
+        for arch, variant in dict.fromkeys(models)
+        for path in expand(f"results/models/{arch}/{variant}/seed{{seed}}/train_log.csv", seed=config["seeds"])
+    ]
 
 
 CLAIMS_MARGIN = config["claims"]["margin"]
@@ -291,8 +298,11 @@ def get_claims_source_flags(wildcards):
 
 def get_voc_split_sources(wildcards):
     """voc scale: the download rules' files that say VOC2012, SBD and seg11valid are in place (and IDW's tag file)."""
-    sources = {"voc2012": get_voc_ready(), "sbd": get_archive_marker("sbd"),
-               "seg11valid": get_archive_record(name="seg11valid")}
+    sources = {
+        "voc2012": get_voc_ready(),
+        "sbd": get_archive_marker("sbd"),
+        "seg11valid": get_archive_record(name="seg11valid"),
+    }
     if config["data"]["idw"]:
         sources["idw"] = f"{config['data']['idw']}/tags.txt"
     return sources
@@ -382,8 +392,15 @@ def get_final_outputs():
         "results/figures/sun2018_section3.png",
         "results/figures/sun2018_figure3.png",
         "results/figures/training_curves.png",
-        *(["results/tables/luo2017_grid.csv", "results/figures/luo2017_grid.png", "results/figures/luo2017_figure5.png"]
-          if STAGE2_T_TR else []),  # the stage-2 grid and its examples; Table 3 says why when there is none
+        *(
+            [
+                "results/tables/luo2017_grid.csv",
+                "results/figures/luo2017_grid.png",
+                "results/figures/luo2017_figure5.png",
+            ]
+            if STAGE2_T_TR
+            else []
+        ),  # the stage-2 grid and its examples; Table 3 says why when there is none
         *get_classifier_probabilities(),
         *get_submissions(),
         RUNTIME_TABLE,
@@ -473,7 +490,9 @@ def get_archive_md5(wildcards):
 # Each job loads its model (and starts torch, 2-2.5 s) once and writes every result of it that a
 # table, figure or claim reads: the results below, collected from those rules' input functions.
 EVALUATED = {
-    "fcn": re.compile(r"results/metrics/(?P<arch>\w+)/(?P<variant>\w+)/seed(\d+|{seed})/(?P<split>\w+?)(\.tau(?P<tau>[0-9.]+))?\.json"),
+    "fcn": re.compile(
+        r"results/metrics/(?P<arch>\w+)/(?P<variant>\w+)/seed(\d+|{seed})/(?P<split>\w+?)(\.tau(?P<tau>[0-9.]+))?\.json"
+    ),
     "sweep": re.compile(r"results/sweeps/(?P<arch>\w+)/(?P<variant>\w+)/seed(\d+|{seed})/(?P<split>\w+)\.json"),
     "dis": re.compile(r"results/dis_metrics/(?P<run>\w+)/seed(\d+|{seed})/(?P<split>\w+)\.json"),
     "weak": re.compile(r"results/dis_weak/(?P<run>stage1)/seed(\d+|{seed})/(?P<split>\w+)\.json"),

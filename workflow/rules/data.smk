@@ -9,11 +9,11 @@ if config["data"]["source"] == "synthetic":
             "logs/data/generate_synthetic.log",
         benchmark:
             "benchmarks/data/generate_synthetic.tsv"
+        conda:
+            "../../envs/tagseg.yaml"
         params:
             root=get_output_parent,
             flags=to_flags(config["synthetic"]),
-        conda:
-            "../../envs/tagseg.yaml"
         shell:
             "python -m tagseg.data.synthetic --out {params.root:q} {params.flags} > {log:q} 2>&1"
 
@@ -25,19 +25,19 @@ rule cache_split:
         get_dataset_marker,
     output:
         get_cache_files("{split}{withheld}"),
-    wildcard_constraints:
-        split=r"[A-Za-z0-9_]+?",  # the shortest name, so that "<pool>_withheld" is <pool> with the flag
-        withheld=r"(_withheld)?",
     log:
         "logs/data/cache_{split}{withheld}.log",
     benchmark:
         "benchmarks/data/cache_{split}{withheld}.tsv"
+    wildcard_constraints:
+        split=r"[A-Za-z0-9_]+?",  # the shortest name, so that "<pool>_withheld" is <pool> with the flag
+        withheld=r"(_withheld)?",
+    conda:
+        "../../envs/tagseg.yaml"
     params:
         root=get_input_parent,
         out=get_output_parent,
         withheld=get_withheld_flag,
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.data.voc --root {params.root:q} --split {wildcards.split} --out {params.out:q} {params.withheld}"
         " > {log:q} 2>&1"
@@ -59,10 +59,10 @@ if config["data"]["source"] == "folder":
             "logs/data/import_folder.log",
         benchmark:
             "benchmarks/data/import_folder.tsv"
+        conda:
+            "../../envs/tagseg.yaml"
         params:
             root=get_output_parent,
             settings=json.dumps(config["folder"], sort_keys=True),
-        conda:
-            "../../envs/tagseg.yaml"
         shell:
             "python -m tagseg.data.folder build --settings {params.settings:q} --out {params.root:q} > {log:q} 2>&1"

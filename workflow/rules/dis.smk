@@ -9,15 +9,15 @@ rule train_dis_stage1:
         "logs/train_dis/stage1_seed{seed}.log",
     benchmark:
         "benchmarks/train_dis/stage1_seed{seed}.tsv"
+    conda:
+        "../../envs/tagseg.yaml"
+    threads: config["resources"]["train_threads"]
+    resources:
+        gpu=1,
     params:
         cache=get_input_parent,
         out_dir=get_output_parent,
         flags=get_dis_flags,
-    threads: config["resources"]["train_threads"]
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.luo2017.train_dis --stage stage1 --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
         " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
@@ -35,6 +35,11 @@ rule select_dis_step_size:
         "logs/select_dis_step_size.log",
     benchmark:
         "benchmarks/select_dis_step_size.tsv"
+    conda:
+        "../../envs/tagseg.yaml"
+    threads: config["resources"]["eval_threads"]
+    resources:
+        gpu=1,
     params:
         models=lambda wildcards, input: " ".join(f"--model {shlex.quote(path)}" for path in input.models),
         cache=lambda wildcards, input: get_cache_dir(DATASET.validation),
@@ -44,11 +49,6 @@ rule select_dis_step_size:
         batch_size=config["eval"]["batch_size"],
         device=config["resources"]["device"],
         precision=config["resources"]["precision"],
-    threads: config["resources"]["eval_threads"]
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.luo2017.step_size {params.models} --val-cache {params.cache:q} --grid {params.grid}"
         " --steps {params.steps} --inference {params.inference} --batch-size {params.batch_size}"
@@ -69,17 +69,17 @@ rule train_dis_stage2:
         "logs/train_dis/ttr{t_tr}_seed{seed}.log",
     benchmark:
         "benchmarks/train_dis/ttr{t_tr}_seed{seed}.tsv"
+    conda:
+        "../../envs/tagseg.yaml"
+    threads: config["resources"]["train_threads"]
+    resources:
+        gpu=1,
     params:
         cache=get_cache_input_dir,
         weak=get_weak_cache_dirs,
         out_dir=get_output_parent,
         flags=get_dis_flags,
         step_size=get_step_size_flag,
-    threads: config["resources"]["train_threads"]
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.luo2017.train_dis --stage stage2 --t-tr {wildcards.t_tr} --stage1-model {input.stage1}"
         " --train-cache {params.cache:q} {params.weak} --out-dir {params.out_dir:q} {params.step_size}"
@@ -100,15 +100,15 @@ rule train_dis_continued:
         "logs/train_dis/continued_seed{seed}.log",
     benchmark:
         "benchmarks/train_dis/continued_seed{seed}.tsv"
+    conda:
+        "../../envs/tagseg.yaml"
+    threads: config["resources"]["train_threads"]
+    resources:
+        gpu=1,
     params:
         cache=get_cache_input_dir,
         out_dir=get_output_parent,
         flags=get_dis_flags,
-    threads: config["resources"]["train_threads"]
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.luo2017.train_dis --stage continued --stage1-model {input.stage1}"
         " --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
@@ -135,6 +135,11 @@ for (kind, run), planned in EVALUATIONS.items():
             f"logs/evaluate_dis/{run}_seed{{seed}}.log",
         benchmark:
             f"benchmarks/evaluate_dis/{run}_seed{{seed}}.tsv"
+        conda:
+            "../../envs/tagseg.yaml"
+        threads: config["resources"]["eval_threads"]
+        resources:
+            gpu=1,
         params:
             results=get_dis_evaluation_flags,
             t_ts=" ".join(map(str, config["dis"]["t_ts"])),
@@ -143,11 +148,6 @@ for (kind, run), planned in EVALUATIONS.items():
             batch_size=config["eval"]["batch_size"],
             device=config["resources"]["device"],
             precision=config["resources"]["precision"],
-        threads: config["resources"]["eval_threads"]
-        resources:
-            gpu=1,
-        conda:
-            "../../envs/tagseg.yaml"
         shell:
             "python -m tagseg.luo2017.evaluate_dis --model {input.model:q} {params.results}"
             " --t-ts {params.t_ts} {params.step_size}"

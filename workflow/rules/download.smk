@@ -10,17 +10,17 @@
 rule download_archive:
     output:
         f"{DOWNLOAD_DIR}/archives/{{filename}}.md5",
-    wildcard_constraints:
-        filename=get_archive_filenames_pattern(),
     log:
         "logs/downloads/{filename}.log",
+    wildcard_constraints:
+        filename=get_archive_filenames_pattern(),
+    localrule: True  # cluster nodes often have no internet; the submit host does
+    conda:
+        "../../envs/tagseg.yaml"
     params:
         md5=get_archive_md5_by_filename,
         urls=get_archive_url_flags,  # not a rerun trigger (common.smk)
         file=get_downloaded_file,
-    localrule: True  # cluster nodes often have no internet; the submit host does
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.data.download {params.urls} --md5 {params.md5} --out {params.file:q} --record {output:q}"
         " > {log:q} 2>&1"
@@ -31,18 +31,18 @@ rule extract_archive:
         get_archive_record,
     output:
         get_archive_marker("{name}"),
-    wildcard_constraints:
-        name="|".join(TAR_ARCHIVES),
     log:
         "logs/downloads/extract_{name}.log",
     benchmark:
         "benchmarks/downloads/extract_{name}.tsv"
+    wildcard_constraints:
+        name="|".join(TAR_ARCHIVES),
+    conda:
+        "../../envs/tagseg.yaml"
     params:
         md5=get_archive_md5,
         archive=get_archive_file,
         into=get_output_parent,
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.data.extract --archive {params.archive:q} --into {params.into:q} --marker {output:q}"
         " --md5 {params.md5} > {log:q} 2>&1"

@@ -9,15 +9,15 @@ rule train_fcn:
         "logs/train_fcn/{arch}_{variant}_seed{seed}.log",
     benchmark:
         "benchmarks/train_fcn/{arch}_{variant}_seed{seed}.tsv"
+    conda:
+        "../../envs/tagseg.yaml"
+    threads: config["resources"]["train_threads"]
+    resources:
+        gpu=1,
     params:
         cache=get_input_parent,
         out_dir=get_output_parent,
         flags=get_train_flags,
-    threads: config["resources"]["train_threads"]
-    resources:
-        gpu=1,
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.sun2018.train_fcn --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
         " --arch {wildcards.arch} --variant {wildcards.variant} --seed {wildcards.seed} --threads {threads}"
@@ -44,17 +44,17 @@ for (kind, model), planned in EVALUATIONS.items():
             f"logs/evaluate_fcn/{arch}_{variant}_seed{{seed}}.log",
         benchmark:
             f"benchmarks/evaluate_fcn/{arch}_{variant}_seed{{seed}}.tsv"
+        conda:
+            "../../envs/tagseg.yaml"
+        threads: config["resources"]["eval_threads"]
+        resources:
+            gpu=1,
         params:
             results=get_fcn_evaluation_flags,
             taus=config["sun2018"]["taus"],
             batch_size=config["eval"]["batch_size"],
             device=config["resources"]["device"],
             precision=config["resources"]["precision"],
-        threads: config["resources"]["eval_threads"]
-        resources:
-            gpu=1,
-        conda:
-            "../../envs/tagseg.yaml"
         shell:
             "python -m tagseg.sun2018.evaluate_fcn --model {input.model:q} {params.results} --taus {params.taus}"
             " --batch-size {params.batch_size} --device {params.device} --precision {params.precision} --threads {threads}"

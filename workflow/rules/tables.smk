@@ -25,10 +25,10 @@ rule paper_table:
         "logs/tables/{table}.log",
     benchmark:
         "benchmarks/tables/{table}.tsv"
-    params:
-        flags=get_table_flags,
     conda:
         "../../envs/tagseg.yaml"
+    params:
+        flags=get_table_flags,
     shell:
         "python -m tagseg.reporting.tables --table {wildcards.table} {params.flags} --out {output:q} {input:q} > {log:q} 2>&1"
 
@@ -38,10 +38,16 @@ rule sun2018_figure4:
         sweeps=get_figure4_sweeps,
         reference=get_figure4_reference,
     output:
-        csv=report("results/tables/sun2018_figure4.csv", caption="../report/sun2018_figure4.rst",
-                   **get_report_place("sun2018_figure4")),
-        png=report("results/figures/sun2018_figure4.png", caption="../report/sun2018_figure4.rst",
-                   **get_report_place("sun2018_figure4")),
+        csv=report(
+            "results/tables/sun2018_figure4.csv",
+            caption="../report/sun2018_figure4.rst",
+            **get_report_place("sun2018_figure4"),
+        ),
+        png=report(
+            "results/figures/sun2018_figure4.png",
+            caption="../report/sun2018_figure4.rst",
+            **get_report_place("sun2018_figure4"),
+        ),
     log:
         "logs/figures/sun2018_figure4.log",
     conda:
@@ -55,10 +61,16 @@ rule sun2018_section3:
     input:
         sweeps=get_figure4_sweeps,
     output:
-        csv=report("results/tables/sun2018_section3.csv", caption="../report/sun2018_section3.rst",
-                   **get_report_place("sun2018_section3")),
-        png=report("results/figures/sun2018_section3.png", caption="../report/sun2018_section3.rst",
-                   **get_report_place("sun2018_section3")),
+        csv=report(
+            "results/tables/sun2018_section3.csv",
+            caption="../report/sun2018_section3.rst",
+            **get_report_place("sun2018_section3"),
+        ),
+        png=report(
+            "results/figures/sun2018_section3.png",
+            caption="../report/sun2018_section3.rst",
+            **get_report_place("sun2018_section3"),
+        ),
     log:
         "logs/figures/sun2018_section3.log",
     conda:
@@ -72,17 +84,20 @@ rule sun2018_figure3:
         unpack(get_figure3_models),
         cache=get_cache_files("test"),
     output:
-        report("results/figures/sun2018_figure3.png", caption="../report/sun2018_figure3.rst",
-               **get_report_place("sun2018_figure3")),
+        report(
+            "results/figures/sun2018_figure3.png",
+            caption="../report/sun2018_figure3.rst",
+            **get_report_place("sun2018_figure3"),
+        ),
     log:
         "logs/figures/sun2018_figure3.log",
+    conda:
+        "../../envs/tagseg.yaml"
     params:
         cache=get_cache_input_dir,
         tau=config["sun2018"]["tau"],
         images=config["sun2018"]["figure3_images"],
         precision=config["resources"]["precision"],
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.reporting.figures_sun2018 figure3 --cache {params.cache:q} --baseline {input.baseline:q} --ours {input.ours:q}"
         " --probabilities {input.probabilities:q} --tau {params.tau} --images {params.images} --png {output:q}"
@@ -93,8 +108,11 @@ rule training_curves:
     input:
         get_training_logs,
     output:
-        report("results/figures/training_curves.png", caption="../report/training_curves.rst",
-               **get_report_place("training_curves")),
+        report(
+            "results/figures/training_curves.png",
+            caption="../report/training_curves.rst",
+            **get_report_place("training_curves"),
+        ),
     log:
         "logs/figures/training_curves.log",
     conda:
@@ -107,10 +125,14 @@ rule luo2017_grid:
     input:
         get_dis_grid_metrics,
     output:
-        csv=report("results/tables/luo2017_grid.csv", caption="../report/luo2017_grid.rst",
-                   **get_report_place("luo2017_grid")),
-        png=report("results/figures/luo2017_grid.png", caption="../report/luo2017_grid.rst",
-                   **get_report_place("luo2017_grid")),
+        csv=report(
+            "results/tables/luo2017_grid.csv", caption="../report/luo2017_grid.rst", **get_report_place("luo2017_grid")
+        ),
+        png=report(
+            "results/figures/luo2017_grid.png",
+            caption="../report/luo2017_grid.rst",
+            **get_report_place("luo2017_grid"),
+        ),
     log:
         "logs/figures/luo2017_grid.log",
     conda:
@@ -125,18 +147,21 @@ rule luo2017_figure5:
         unpack(get_step_size_input),
         cache=get_cache_files("test"),
     output:
-        report("results/figures/luo2017_figure5.png", caption="../report/luo2017_figure5.rst",
-               **get_report_place("luo2017_figure5")),
+        report(
+            "results/figures/luo2017_figure5.png",
+            caption="../report/luo2017_figure5.rst",
+            **get_report_place("luo2017_figure5"),
+        ),
     log:
         "logs/figures/luo2017_figure5.log",
+    conda:
+        "../../envs/tagseg.yaml"
     params:
         cache=get_cache_input_dir,
         models=get_figure5_flags,
         step_size=get_step_size_flag,
         inference=config["dis"]["inference"],
         precision=config["resources"]["precision"],
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.reporting.figures_luo2017 dis_examples --cache {params.cache:q} {params.models} {params.step_size}"
         " --inference {params.inference} --precision {params.precision}"
@@ -151,6 +176,8 @@ rule claims:
         png=report("results/figures/claims.png", caption="../report/claims_figure.rst", **get_report_place("claims")),
     log:
         "logs/tables/claims.log",
+    conda:
+        "../../envs/tagseg.yaml"
     params:
         sources=get_claims_source_flags,
         seeds=" ".join(map(str, config["seeds"])),
@@ -162,8 +189,6 @@ rule claims:
         bootstrap=config["claims"]["bootstrap"],
         splits=" ".join(CLAIMS_SPLITS),
         own_data="--own-data" if OWN_DATA else "",
-    conda:
-        "../../envs/tagseg.yaml"
     shell:
         "python -m tagseg.reporting.claims table {params.sources} --seeds {params.seeds} --tau {params.tau}"
         " --t-tr {params.t_tr} --trained-t-tr {params.trained_t_tr} --t-ts {params.t_ts} --margin {params.margin} --bootstrap {params.bootstrap}"
@@ -180,9 +205,9 @@ rule runtime_table:
         report(RUNTIME_TABLE, caption="../report/runtime.rst", **get_report_place("runtime")),
     log:
         "logs/tables/runtime.log",
-    params:
-        benchmarks="benchmarks",
     conda:
         "../../envs/tagseg.yaml"
+    params:
+        benchmarks="benchmarks",
     shell:
         "python -m tagseg.reporting.runtime_table --benchmarks {params.benchmarks:q} --out {output:q} > {log:q} 2>&1"

@@ -78,7 +78,9 @@ def load(path: str | os.PathLike, kind: str, device: torch.device | str = "cpu")
         payload = read_tensors(path, device)
     except UnreadableFile as error:
         advice = "" if error.objects else "; delete it and rerun the job that writes it"
-        raise ValueError(f"{path}: not {'a tagseg' if error.objects else 'a readable'} model file ({error.reason}){advice}") from None
+        raise ValueError(
+            f"{path}: not {'a tagseg' if error.objects else 'a readable'} model file ({error.reason}){advice}"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a model file of this version of tagseg; rerun the job that writes it")
     if payload["kind"] != kind:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import difflib
 import re
 from pathlib import Path
@@ -14,6 +15,31 @@ import yaml
 
 class ConfigError(ValueError):
     """A config value the schema rejects; the message names the key and what was expected."""
+
+
+# The keys that name a folder or file of the user's: a shell's ~ and $VARIABLE are read in them as a
+# shell would (a cluster's data often sits under $SCRATCH), since nothing else would expand them.
+PATH_KEYS = (("data", "root"), ("data", "idw"), ("data", "voc12_test_tar"), ("downloads", "data_dir"),
+             ("downloads", "voc_root"), ("folder", "path"))  # fmt: skip
+_VARIABLE = re.compile(r"\$(\w+|\{[^}]*\})")
+
+
+def expand_paths(config: dict, environ: dict[str, str] | None = None) -> None:
+    """Expand ``~`` and ``$NAME`` / ``${NAME}`` in the path keys, in place; a variable that is not set
+    is refused, naming the key (a path that silently kept ``$SCRATCH`` would be made in the work folder)."""
+    environ = os.environ if environ is None else environ
+    for section, key in PATH_KEYS:
+        value = config.get(section, {}).get(key)
+        if not isinstance(value, str):
+            continue
+        missing = [name.strip("{}") for name in _VARIABLE.findall(value) if name.strip("{}") not in environ]
+        if missing:
+            raise ConfigError(f"config key '{section}.{key}': {value} uses ${missing[0]}, which is not set in this "
+                              f"environment; set it, or write the path out")  # fmt: skip
+        value = _VARIABLE.sub(lambda m: environ[m.group(1).strip("{}")], value)
+        if value == "~" or value.startswith("~/"):
+            value = str(Path(environ.get("HOME") or Path.home())) + value[1:]
+        config[section][key] = value
 
 
 def _key(path: Any) -> str:
@@ -153,4 +179,3 @@ def validate_config(config: dict, schema_path: str | Path) -> None:
     if error.validator == "enum":
         raise ConfigError(f"config key '{key}': {error.instance!r} is not one of {error.validator_value}")
     raise ConfigError(f"config key '{key}': {error.message}")
-

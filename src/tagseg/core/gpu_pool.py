@@ -64,7 +64,9 @@ def nvml_device_count() -> int:
         nvml.nvmlShutdown()
 
 
-def visible_devices(environ: MutableMapping[str, str], count_devices: Callable[[], int] = nvml_device_count) -> list[str]:
+def visible_devices(
+    environ: MutableMapping[str, str], count_devices: Callable[[], int] = nvml_device_count
+) -> list[str]:
     """The pool: ``CUDA_VISIBLE_DEVICES``'s entries when it is set, else ``0 .. count-1``.
 
     Like CUDA, the list ends at the first empty or negative entry (``-1`` hides every device).
@@ -214,8 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tagseg.core.gpu_pool", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="list the pool's devices and who holds each")
-    run_parser = commands.add_parser("run", help="claim a device, then run COMMAND holding it (CUDA_VISIBLE_DEVICES set)")
-    run_parser.add_argument("--timeout-s", type=float, help=f"longest wait for a free device (default: {WAIT_ENV} or 12 h)")
+    run_parser = commands.add_parser(
+        "run", help="claim a device, then run COMMAND holding it (CUDA_VISIBLE_DEVICES set)"
+    )
+    run_parser.add_argument(
+        "--timeout-s", type=float, help=f"longest wait for a free device (default: {WAIT_ENV} or 12 h)"
+    )
     run_parser.add_argument("cmd", nargs=argparse.REMAINDER, metavar="COMMAND", help="the command, after --")
     args = parser.parse_args(argv)
     lock_dir = default_lock_dir(os.environ)

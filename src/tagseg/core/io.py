@@ -44,7 +44,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         if str(path) in text:
             raise
         reason = text.splitlines()[0] if text else type(error).__name__
-        raise OSError(f"{path}: not written ({reason}); check that its disk has room and its folder is writable") from error
+        raise OSError(
+            f"{path}: not written ({reason}); check that its disk has room and its folder is writable"
+        ) from error
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

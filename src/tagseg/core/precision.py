@@ -96,4 +96,3 @@ def resolve(requested: str, device: torch.device, family: str,
     if device.type == "cpu" and family in BF16_FAMILIES and native_bf16(capabilities):
         return Precision("cpu", torch.bfloat16)
     return Precision(device.type, None)
-

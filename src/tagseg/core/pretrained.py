@@ -30,7 +30,9 @@ def load_torchvision_state(enum_name: str, member: str) -> dict[str, torch.Tenso
         try:
             return read_tensors(path)
         except UnreadableFile as error:
-            raise RuntimeError(f"model.pretrained: {path}: not readable weights ({error.reason}); {_hash_advice(path, url)}") from None
+            raise RuntimeError(
+                f"model.pretrained: {path}: not readable weights ({error.reason}); {_hash_advice(path, url)}"
+            ) from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # TORCH_HOME at a file, or a folder this user may not write
@@ -58,4 +60,6 @@ def _hash_advice(path: Path, url: str) -> str:
     actual = digest.hexdigest()[: len(named.group(1))]
     if actual == named.group(1):
         return "its sha256 matches its name, so this torch cannot read it: upgrade torch"
-    return f"its sha256 begins {actual}, not {named.group(1)} as its name says: replace it with a fresh download of {url}"
+    return (
+        f"its sha256 begins {actual}, not {named.group(1)} as its name says: replace it with a fresh download of {url}"
+    )

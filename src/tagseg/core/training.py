@@ -247,7 +247,9 @@ def fit(
         elif state["settings"] != settings:
             print(f"ignoring {checkpoint_path}: it was written with other settings", file=sys.stderr)
         elif state["inputs"] != inputs:
-            changed = sorted(name for name in {**inputs, **state["inputs"]} if state["inputs"].get(name) != inputs.get(name))
+            changed = sorted(
+                name for name in {**inputs, **state["inputs"]} if state["inputs"].get(name) != inputs.get(name)
+            )
             print(f"ignoring {checkpoint_path}: {', '.join(changed)} changed since it was written; training starts afresh",
                   file=sys.stderr)  # fmt: skip
         elif _resume(state, stateful, batches, device, checkpoint_path):
@@ -263,7 +265,9 @@ def fit(
         losses = step(batch)
         if not all(map(math.isfinite, losses.values())):
             raise FloatingPointError(f"loss became {losses} at iteration {iteration + 1}; lower train.lr")
-        log_rows.append({"iteration": iteration + 1, **losses, "lr": lr, "seconds": round(time.perf_counter() - began, 3)})
+        log_rows.append(
+            {"iteration": iteration + 1, **losses, "lr": lr, "seconds": round(time.perf_counter() - began, 3)}
+        )
         progress.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
         if (iteration + 1) % checkpoint_every == 0 and iteration + 1 < iterations:
             state = {name: obj.state_dict() for name, obj in stateful.items()}
@@ -363,7 +367,9 @@ class Plan:
     iterations: int  # how many steps
     description: str  # the progress bar's label
     precision: Precision = FP32  # what the step runs in (recorded in run.json)
-    inputs: list[str | os.PathLike] = field(default_factory=list)  # files and folders it reads (its data, a model it starts from)
+    inputs: list[str | os.PathLike] = field(
+        default_factory=list
+    )  # files and folders it reads (its data, a model it starts from)
 
 
 def run(settings: TrainingSettings, out_dir: str | os.PathLike, prepare: Callable[[torch.device], Plan]) -> Path:

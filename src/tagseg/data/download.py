@@ -234,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", action="append", default=[], help="a URL to try, in the order given (repeatable)")
     parser.add_argument("--md5", required=True, help="the file's md5; nothing else is kept")
     parser.add_argument("--out", required=True, type=Path, help="where the verified file goes")
-    parser.add_argument("--record", type=Path, help="once verified, write the file's checksum line (md5sum's format) here")
+    parser.add_argument(
+        "--record", type=Path, help="once verified, write the file's checksum line (md5sum's format) here"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     path = download(args.url, args.md5, args.out, progress=not args.no_progress)

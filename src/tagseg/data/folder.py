@@ -65,7 +65,9 @@ class FolderConfig:
     classes: str | list = "classes.txt"  # a file under path, one name a line, background first; or the names as a list
     images: str | None = None  # folder of images under path (None: the layout's)
     masks: str | None = None  # folder of masks under path (None: the layout's)
-    splits: str | None = None  # folder of train.txt, val.txt, test.txt under path (None: the layout's); none there: a seeded split
+    splits: str | None = (
+        None  # folder of train.txt, val.txt, test.txt under path (None: the layout's); none there: a seeded split
+    )
     void: int = IGNORE_INDEX  # the mask value of unlabelled pixels
     split_seed: int = 0  # seeds the split made when the dataset has none, and folder.withhold's draw
     split_fractions: tuple = (0.6, 0.2, 0.2)  # train, val, test shares of that split
@@ -88,7 +90,9 @@ class FolderConfig:
         if self.withhold and self.weak_clean:
             raise ValueError("folder.withhold, folder.weak_clean: both make the clean-tag weak pool; give one")
         if self.max_side < 0:
-            raise ValueError(f"folder.max_side: expected 0 (keep sizes) or a positive number of pixels, got {self.max_side}")
+            raise ValueError(
+                f"folder.max_side: expected 0 (keep sizes) or a positive number of pixels, got {self.max_side}"
+            )
 
     def place(self, key: str) -> Path:
         """The folder a layout key (images, masks, splits) names, under ``path``."""
@@ -446,14 +450,25 @@ def report(config: FolderConfig, found: Found) -> list[str]:
         if not sizes:
             continue
         heights, widths = [s[0] for s in sizes], [s[1] for s in sizes]
-        kind = "pixel-labelled" if group in SPLITS else ("tags only" if group not in ("weak_clean",) or not found.withheld
-                                                          else "tags from masks kept aside (folder.withhold)")
-        lines.append(f"{group}: {len(sizes)} images, {kind}; sizes {min(widths)}x{min(heights)} to "
-                     f"{max(widths)}x{max(heights)} ({len(set(sizes))} distinct); {found.grayscale[group]} grayscale")
+        kind = (
+            "pixel-labelled"
+            if group in SPLITS
+            else (
+                "tags only"
+                if group not in ("weak_clean",) or not found.withheld
+                else "tags from masks kept aside (folder.withhold)"
+            )
+        )
+        lines.append(
+            f"{group}: {len(sizes)} images, {kind}; sizes {min(widths)}x{min(heights)} to "
+            f"{max(widths)}x{max(heights)} ({len(set(sizes))} distinct); {found.grayscale[group]} grayscale"
+        )
     for group in found.sizes:
         if found.class_pixels[group].sum():
             share = 100.0 * found.class_pixels[group] / found.class_pixels[group].sum()
-            cells = [f"{name} {int(n)} ({p:.1f}%)" for name, n, p in zip(found.classes, found.class_images[group], share)]
+            cells = [
+                f"{name} {int(n)} ({p:.1f}%)" for name, n, p in zip(found.classes, found.class_images[group], share)
+            ]
             lines.append(f"{group} classes (images holding it, share of labelled pixels): {'; '.join(cells)}")
         elif group in found.pools:
             counts = np.sum(list(found.pools[group].values()), axis=0)
@@ -557,7 +572,7 @@ def config_from_file(path: str | Path) -> FolderConfig:
     if config["data"]["source"] != "folder" or not config.get("folder"):
         raise ValueError(f"{path}: data.source is {config['data']['source']!r}; the checker reads a config whose "
                          f"data.source is folder, with a folder section")  # fmt: skip
-    from tagseg.config_checks import expand_paths
+    from tagseg.core.config import expand_paths
 
     expand_paths(config)
     return settings(config["folder"])

@@ -29,8 +29,9 @@ class DatasetSplits:
 
 # What a user's dataset lacks that the papers use, and what is left out for it (the tables say so)
 NO_NOISY_TEST = "the dataset has no pixel-labelled test set with noisy tags"
-NO_WEAK_POOL = ("the dataset has no weak pool (images with image-level tags only) for the semi-supervised "
-                "stage to learn from")
+NO_WEAK_POOL = (
+    "the dataset has no weak pool (images with image-level tags only) for the semi-supervised stage to learn from"
+)
 NO_WITHHELD_POOL = "no weak pool has masks to measure inference against (folder.withhold sets one aside)"
 
 

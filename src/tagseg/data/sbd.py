@@ -32,7 +32,9 @@ SBD_SPLITS = ("train", "val")
 
 def read_sbd_ids(sbd: str | os.PathLike, split: str) -> list[str]:
     """Ids of SBD's ``train`` or ``val`` list; an error names the list if it is missing or empty."""
-    return read_id_list(Path(sbd) / f"{split}.txt", f"SBD split list missing (expected benchmark_RELEASE/dataset/{split}.txt)")
+    return read_id_list(
+        Path(sbd) / f"{split}.txt", f"SBD split list missing (expected benchmark_RELEASE/dataset/{split}.txt)"
+    )
 
 
 def read_sbd_labelmap(path: str | os.PathLike) -> np.ndarray:
@@ -53,14 +55,18 @@ def read_sbd_labelmap(path: str | os.PathLike) -> np.ndarray:
         raise ValueError(f"{path}: 'GTcls' has no 'Segmentation' field (SBD's cls/*.mat layout)")
     labelmap = np.asarray(labelmap)
     if labelmap.ndim != 2 or not np.issubdtype(labelmap.dtype, np.integer):
-        raise ValueError(f"{path}: GTcls.Segmentation is {labelmap.dtype} of shape {labelmap.shape}; expected a 2-D integer labelmap")
+        raise ValueError(
+            f"{path}: GTcls.Segmentation is {labelmap.dtype} of shape {labelmap.shape}; expected a 2-D integer labelmap"
+        )
     bad = np.setdiff1d(np.unique(labelmap), [*range(NUM_CLASSES), IGNORE_INDEX])
     if bad.size:
         raise ValueError(f"{path}: labels {bad.tolist()} are neither classes 0-20 nor void 255")
     return labelmap.astype(np.uint8)
 
 
-def convert_labelmap(mat_path: str | os.PathLike, png_path: str | os.PathLike, image_size: tuple[int, int] | None = None) -> None:
+def convert_labelmap(
+    mat_path: str | os.PathLike, png_path: str | os.PathLike, image_size: tuple[int, int] | None = None
+) -> None:
     """Write one SBD labelmap as a VOC P-mode PNG (temp name, then renamed); ``image_size`` (H, W) is checked."""
     labelmap = read_sbd_labelmap(mat_path)
     if image_size is not None and labelmap.shape != tuple(image_size):
@@ -90,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m tagseg.data.sbd",
         description="Convert SBD's cls/*.mat labelmaps (GTcls.Segmentation) into VOC P-mode PNG masks.",
     )
-    parser.add_argument("--sbd", required=True, help="SBD's benchmark_RELEASE/dataset folder (img/, cls/, train.txt, val.txt)")
+    parser.add_argument(
+        "--sbd", required=True, help="SBD's benchmark_RELEASE/dataset folder (img/, cls/, train.txt, val.txt)"
+    )
     parser.add_argument("--split", required=True, choices=SBD_SPLITS, help="which SBD list to convert")
     parser.add_argument("--out", required=True, help="folder to write <id>.png into")
     args = parser.parse_args(argv)

@@ -113,7 +113,9 @@ def plan_roles(sources: Sources, idw: IDW | None = None) -> Roles:
     # (a subset, a test tree) are used as they are, and the log says that no count was checked
     wrong = ", ".join(f"{k} {v} (expected {REAL_SIZES[k]})" for k, v in sizes.items() if v != REAL_SIZES[k])
     if sizes["voc12_val"] == REAL_SIZES["voc12_val"] and wrong:
-        raise ValueError(f"{segmentation}: VOC2012 + SBD give {wrong}; are the lists from VOC2012 and SBD's benchmark.tgz?")
+        raise ValueError(
+            f"{segmentation}: VOC2012 + SBD give {wrong}; are the lists from VOC2012 and SBD's benchmark.tgz?"
+        )
     if wrong:
         print(f"warning: {segmentation}: not the full VOC2012 + SBD lists ({wrong}); the splits are built from them as "
               f"they are, and the papers' counts are not checked", file=sys.stderr)  # fmt: skip
@@ -185,7 +187,13 @@ def build(sources: Sources, out_root: str | os.PathLike) -> dict:
 
 
 def _write(roles: Roles, voc12: Path, sbd: Path, idw: IDW | None, voc: Path) -> dict:
-    for sub in ("JPEGImages", "SegmentationClass", "SegmentationClassWithheld", "ImageSets/Segmentation", "ImageSets/Main"):
+    for sub in (
+        "JPEGImages",
+        "SegmentationClass",
+        "SegmentationClassWithheld",
+        "ImageSets/Segmentation",
+        "ImageSets/Main",
+    ):
         (voc / sub).mkdir(parents=True)
     idw_images = {ID_PREFIX + i: idw.image(i) for i in idw.ids} if idw else {}
     idw_test = {ID_PREFIX + i: i for i in idw.test_ids} if idw else {}

@@ -247,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = dataclass_from_arguments(SyntheticConfig, args)
     generate(config, args.out)
-    print(f"wrote {sum(getattr(config, f.name) for f in fields(config) if f.name.startswith('n_'))} images to {args.out}")
+    print(
+        f"wrote {sum(getattr(config, f.name) for f in fields(config) if f.name.startswith('n_'))} images to {args.out}"
+    )
     return 0
 
 

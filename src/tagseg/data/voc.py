@@ -230,8 +230,10 @@ def _colour_mask_hint(image: Image.Image, n_classes: int = NUM_CLASSES) -> str:
     known = {tuple(palette[c]) for c in [*range(n_classes), IGNORE_INDEX]}
     if colours is None or not all(colour in known for _, colour in colours):
         return ""
-    return ("; it is colour-coded in VOC's colours: save each pixel's class index instead, as a palette PNG "
-            "(as VOC's own masks are) or a single-channel one")
+    return (
+        "; it is colour-coded in VOC's colours: save each pixel's class index instead, as a palette PNG "
+        "(as VOC's own masks are) or a single-channel one"
+    )
 
 
 # --- the cache -------------------------------------------------------------------------------------
@@ -260,9 +262,7 @@ def check_files(voc: Path, split: str, ids: list[str], mask_folder: str | None) 
                 raise FileNotFoundError(f"{split_list(voc, split)}: id '{image_id}' has no file {path}")
 
 
-def build_cache(
-    root: str | os.PathLike, split: str, out_dir: str | os.PathLike, *, withheld: bool = False
-) -> None:
+def build_cache(root: str | os.PathLike, split: str, out_dir: str | os.PathLike, *, withheld: bool = False) -> None:
     """Decode every image (and mask, for pixel-labelled splits) of ``split`` once into ``out_dir``.
 
     The arrays are filled in place on disk (a VOC-sized split never has to fit in memory). Tags
@@ -301,8 +301,16 @@ def build_cache(
 
 
 def _fill_cache(
-    voc: Path, ids: list[str], tags: np.ndarray | None, shapes: np.ndarray, offsets: np.ndarray, n_pixels: int,
-    with_masks: bool, mask_folder: str, tmp: dict[str, Path], classes: tuple[str, ...] = CLASSES,
+    voc: Path,
+    ids: list[str],
+    tags: np.ndarray | None,
+    shapes: np.ndarray,
+    offsets: np.ndarray,
+    n_pixels: int,
+    with_masks: bool,
+    mask_folder: str,
+    tmp: dict[str, Path],
+    classes: tuple[str, ...] = CLASSES,
     palette: list[int] | None = None,
 ) -> None:
     """Decode every image (and mask) of a split into the temporary cache files ``tmp``."""
@@ -352,7 +360,9 @@ class CachedSplit:
         cache = self.path = Path(cache_dir)
         missing = [name for name in CACHE_FILES if not (cache / name).exists()]
         if missing:
-            raise FileNotFoundError(f"{cache}: not a split cache (missing {', '.join(missing)}); build it with tagseg.data.voc")
+            raise FileNotFoundError(
+                f"{cache}: not a split cache (missing {', '.join(missing)}); build it with tagseg.data.voc"
+            )
         rebuild = "delete the folder and rerun (snakemake --forcerun cache_split), or build it with tagseg.data.voc"
         try:
             with np.load(cache / "index.npz") as index:
@@ -364,13 +374,17 @@ class CachedSplit:
                 self.palette = (index["palette"] if "palette" in index  # (256, 3) uint8: class c's colour in figures
                                 else np.array(voc_palette(), dtype=np.uint8).reshape(256, 3))  # fmt: skip
         except Exception as error:  # noqa: BLE001 - a damaged npz fails as zip, pickle or key errors
-            raise ValueError(f"{cache / 'index.npz'}: not a readable cache index ({_first_line(error)}); {rebuild}") from None
+            raise ValueError(
+                f"{cache / 'index.npz'}: not a readable cache index ({_first_line(error)}); {rebuild}"
+            ) from None
         arrays = {}
         for name in ("images.npy", "masks.npy"):
             try:
                 arrays[name] = np.load(cache / name, mmap_mode="r", allow_pickle=False)
             except Exception as error:  # noqa: BLE001 - cut short, empty or not an array
-                raise ValueError(f"{cache / name}: not a readable cache array ({_first_line(error)}); {rebuild}") from None
+                raise ValueError(
+                    f"{cache / name}: not a readable cache array ({_first_line(error)}); {rebuild}"
+                ) from None
         self._images, self._masks = arrays["images.npy"], arrays["masks.npy"]
         n, n_pixels = len(self.ids), int(self.offsets[-1]) if len(self.offsets) else 0
         expected = {"images.npy": 3 * n_pixels, "masks.npy": n_pixels if self.has_masks else 0}

@@ -50,7 +50,9 @@ def read_test_images(tar_path: str | os.PathLike) -> Iterator[tuple[str, np.ndar
             raise ValueError(f"{tar_path}: truncated or corrupt tar ({error})") from None
         if TEST_LIST not in members:
             raise ValueError(f"{tar_path}: no {TEST_LIST} (is this VOC2012test.tar?)")
-        ids = [line.split()[0] for line in tar.extractfile(members[TEST_LIST]).read().decode().splitlines() if line.strip()]
+        ids = [
+            line.split()[0] for line in tar.extractfile(members[TEST_LIST]).read().decode().splitlines() if line.strip()
+        ]
         if not ids:
             raise ValueError(f"{tar_path}: {TEST_LIST} is empty")
         names = [f"VOCdevkit/VOC2012/JPEGImages/{image_id}.jpg" for image_id in ids]

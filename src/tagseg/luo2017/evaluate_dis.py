@@ -46,8 +46,14 @@ def _sync(device: torch.device) -> None:
 
 
 def evaluate_counts(
-    net: DualNet, loader: DataLoader, t_ts: list[int], step_size: float, device: torch.device,
-    route: str = "literal", precision: Precision = FP32, visibility: ReconstructionVisibility | None = None,
+    net: DualNet,
+    loader: DataLoader,
+    t_ts: list[int],
+    step_size: float,
+    device: torch.device,
+    route: str = "literal",
+    precision: Precision = FP32,
+    visibility: ReconstructionVisibility | None = None,
 ) -> tuple[dict[int, ConfusionMatrix], dict[int, np.ndarray], dict[str, float]]:
     """Per t_ts, the confusion matrix (each image's kept) and the tag head's read-out tags (n, objects), at
     sigmoid(v3) >= 0.5; and seconds spent in the backbone and in the inference steps (``route``: how
@@ -100,8 +106,15 @@ def tag_counts(predicted: np.ndarray, truth: np.ndarray) -> dict[str, list[int]]
 
 
 def weak_inference_quality(
-    net: DualNet, weak: CachedSplit, withheld: CachedSplit, steps: list[int], step_size: float, batch_size: int,
-    device: torch.device, route: str = "literal", precision: Precision = FP32,
+    net: DualNet,
+    weak: CachedSplit,
+    withheld: CachedSplit,
+    steps: list[int],
+    step_size: float,
+    batch_size: int,
+    device: torch.device,
+    route: str = "literal",
+    precision: Precision = FP32,
 ) -> dict:
     """Per read-out step: mIoU of the inferred labelmaps against the withheld masks, and the inferred tags'
     precision and recall against the clean tags; also the weak tags' own."""
@@ -150,9 +163,16 @@ def score_split(net: DualNet, model_run: dict, model_path, cache, t_ts: list[int
     per_image = {name: 1000.0 * value / len(split) for name, value in seconds.items()}
     by_t_ts = {}
     for t, matrix in matrices.items():
-        by_t_ts[str(t)] = {"scores": matrix.scores(), "confusion": matrix.hist.tolist(), "per_image": matrix.per_image()}
+        by_t_ts[str(t)] = {
+            "scores": matrix.scores(),
+            "confusion": matrix.hist.tolist(),
+            "per_image": matrix.per_image(),
+        }
         if split.tags is not None:  # the tag head's read-out against the split's own tags (clean but on noisy_test)
-            by_t_ts[str(t)]["tags"] = {**tag_agreement(tags[t], split.tags), "per_image": tag_counts(tags[t], split.tags)}
+            by_t_ts[str(t)]["tags"] = {
+                **tag_agreement(tags[t], split.tags),
+                "per_image": tag_counts(tags[t], split.tags),
+            }
     return {
         "by_t_ts": by_t_ts,
         "classes": list(split.classes),
@@ -200,14 +220,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--t-ts", type=int, nargs="+", default=[0, 10, 30], help="inference steps to read out")
     parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
     add_step_size_from(parser)
-    parser.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
-    parser.add_argument("--withheld-cache", help="a weak pool's withheld masks and clean tags: measure inference in training")
+    parser.add_argument(
+        "--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)"
+    )
+    parser.add_argument(
+        "--withheld-cache", help="a weak pool's withheld masks and clean tags: measure inference in training"
+    )
     several = parser.add_argument_group("several results from one load of the model (each flag may repeat)")
-    several.add_argument("--evaluate", nargs=2, action="append", default=[], metavar=("CACHE", "OUT"),
-                         help="as --cache CACHE --out OUT")
-    several.add_argument("--weak", nargs=3, action="append", default=[], metavar=("CACHE", "WITHHELD", "OUT"),
-                         help="as --cache CACHE --withheld-cache WITHHELD --out OUT, at the steps of --weak-steps")
-    several.add_argument("--weak-steps", type=int, nargs="+", help="inference steps to read out on each --weak pool (default: --t-ts)")
+    several.add_argument(
+        "--evaluate", nargs=2, action="append", default=[], metavar=("CACHE", "OUT"), help="as --cache CACHE --out OUT"
+    )
+    several.add_argument(
+        "--weak",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("CACHE", "WITHHELD", "OUT"),
+        help="as --cache CACHE --withheld-cache WITHHELD --out OUT, at the steps of --weak-steps",
+    )
+    several.add_argument(
+        "--weak-steps", type=int, nargs="+", help="inference steps to read out on each --weak pool (default: --t-ts)"
+    )
     parser.add_argument("--batch-size", type=int, default=16, help="images per pass")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")

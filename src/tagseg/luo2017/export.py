@@ -25,8 +25,14 @@ from tagseg.luo2017.inference import infer_latents, upsampled_argmax
 from tagseg.luo2017.network import dis_family, load_dis
 
 
-def dis_predictor(model_path: str | os.PathLike, device: torch.device, t_ts: int, step_size: float,
-                  route: str = "literal", precision: str = "auto") -> Predictor:
+def dis_predictor(
+    model_path: str | os.PathLike,
+    device: torch.device,
+    t_ts: int,
+    step_size: float,
+    route: str = "literal",
+    precision: str = "auto",
+) -> Predictor:
     """DIS's refined labelmap after ``t_ts`` test-time inference steps, upsampled to the image."""
     net, model_run = load_dis(model_path, device)
     arithmetic = resolve(precision, device, dis_family(model_run))
@@ -34,8 +40,16 @@ def dis_predictor(model_path: str | os.PathLike, device: torch.device, t_ts: int
     def predict(image: torch.Tensor) -> np.ndarray:
         with torch.inference_mode(), arithmetic.autocast():
             u1, v1 = net.features(image)
-        readout = infer_latents(net, u1.clone().float(), v1.clone().float(), image, steps=t_ts, step_size=step_size,
-                                route=route, precision=arithmetic)[t_ts]
+        readout = infer_latents(
+            net,
+            u1.clone().float(),
+            v1.clone().float(),
+            image,
+            steps=t_ts,
+            step_size=step_size,
+            route=route,
+            precision=arithmetic,
+        )[t_ts]
         return upsampled_argmax(readout.labelmap, image.shape[2:])[0].to(torch.uint8).cpu().numpy()
 
     return predict
@@ -48,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--t-ts", type=int, default=30, help="test-time inference steps")
     parser.add_argument("--step-size", type=float, default=0.5, help="gradient step on u1 and v1")
     add_step_size_from(parser)
-    parser.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
+    parser.add_argument(
+        "--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)"
+    )
     args = parser.parse_args(argv)
     args.step_size = step_size_from_arguments(args)
     if args.t_ts < 0 or args.step_size <= 0:

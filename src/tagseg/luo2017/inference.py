@@ -31,7 +31,6 @@ from tagseg.luo2017.inference_reduced import reduced_steps
 from tagseg.luo2017.network import DualNet, DualOutputs, downsample_image, refine
 
 
-
 @dataclass
 class Readout:
     """The network's outputs after ``step`` inference steps, and the features they came from."""
@@ -125,7 +124,9 @@ def infer_latents(
     with frozen(net), precision.autocast():  # theta fixed
         if route == "reduced":
             reads = reduced_steps(net, u1, v1, objective, steps=steps, step_size=step_size, readouts=wanted)
-            return {step: Readout(step=step, outputs=outputs, latents=latents) for step, (outputs, latents) in reads.items()}
+            return {
+                step: Readout(step=step, outputs=outputs, latents=latents) for step, (outputs, latents) in reads.items()
+            }
         results: dict[int, Readout] = {}
         u1, v1 = u1.detach().clone(), v1.detach().clone()  # our own copies (an inference-mode tensor may come in)
         for step in range(steps):

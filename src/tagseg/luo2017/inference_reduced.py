@@ -23,7 +23,13 @@ Latents = Callable[[], tuple[torch.Tensor, torch.Tensor]]  # u1 and v1 at a read
 
 
 def reduced_steps(
-    net: DualNet, u1: torch.Tensor, v1: torch.Tensor, objective: Objective, *, steps: int, step_size: float,
+    net: DualNet,
+    u1: torch.Tensor,
+    v1: torch.Tensor,
+    objective: Objective,
+    *,
+    steps: int,
+    step_size: float,
     readouts: list[int],
 ) -> dict[int, tuple[DualOutputs, Latents]]:
     """``steps`` steps of size ``step_size`` on ``objective``, read out at ``readouts``: per step count,
@@ -81,7 +87,9 @@ class ReducedLatents:
         self.gram = torch.einsum("jac,kbc->jkab", taps, taps)  # W_j W_k^T (9, 9, 21, 21)
         self.cross = torch.einsum("jac,bc->jab", taps, tag_weight)  # W_j W_t^T (9, 21, 21)
         self.tag_gram = tag_weight @ tag_weight.T  # W_t W_t^T (21, 21)
-        self.kernel = weight.new_zeros(weight.shape[0], weight.shape[0], 5, 5)  # conv_W(conv_W^T(.)) away from the border
+        self.kernel = weight.new_zeros(
+            weight.shape[0], weight.shape[0], 5, 5
+        )  # conv_W(conv_W^T(.)) away from the border
         for j in range(9):
             for k in range(9):
                 self.kernel[:, :, j // 3 - k // 3 + 2, j % 3 - k % 3 + 2] += self.gram[j, k]
@@ -115,7 +123,9 @@ class ReducedLatents:
             window = torch.einsum("nahw,khw->nka", a, self.inside)  # sum of a over p with p + offset_k inside
             e_taps = torch.einsum("jkab,nkb->nja", self.gram, window)  # W_j e
             tag_back = (1 + 1 / self.area) * c  # (1 + 1/hw) c, what W_t^T carries into u2 and v2
-            constant = torch.einsum("nja,jhw->nahw", e_taps + torch.einsum("jab,nb->nja", self.cross, tag_back), self.inside)
+            constant = torch.einsum(
+                "nja,jhw->nahw", e_taps + torch.einsum("jab,nb->nja", self.cross, tag_back), self.inside
+            )
             du3 = self._normal_operator(a) + constant
             dv3 = torch.einsum("kab,nka->nb", self.cross, window) * (1 + 1 / self.area) + tag_back @ self.tag_gram
             self.u3, self.v3 = self.u3 - step_size * du3, self.v3 - step_size * dv3
@@ -148,6 +158,8 @@ class ReducedLatents:
             with torch.no_grad():
                 back = F.conv_transpose2d(sum_a, self.weight, padding=1)  # (B, C, h, w)
                 tag_back = sum_c @ self.tag_weight  # (B, C)
-                return self.u1 - back - tag_back[:, :, None, None] / self.area, self.v1 - back.sum(dim=(2, 3)) - tag_back
+                return self.u1 - back - tag_back[:, :, None, None] / self.area, self.v1 - back.sum(
+                    dim=(2, 3)
+                ) - tag_back
 
         return latents

@@ -64,7 +64,9 @@ class ResNet101Trunk(nn.Module):
             from tagseg.core.pretrained import load_torchvision_state
 
             net.load_state_dict(load_torchvision_state("ResNet101_Weights", "IMAGENET1K_V1"))
-        self.body = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4)
+        self.body = nn.Sequential(
+            net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4
+        )
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.body(images)  # (B, 2048, H/8, W/8)
@@ -85,7 +87,9 @@ class TinyResNetTrunk(nn.Module):
             stride = 1 if i == 0 else 2
             downsample = None
             if stride != 1 or in_channels != width:
-                downsample = nn.Sequential(nn.Conv2d(in_channels, width, 1, stride=stride, bias=False), nn.BatchNorm2d(width))
+                downsample = nn.Sequential(
+                    nn.Conv2d(in_channels, width, 1, stride=stride, bias=False), nn.BatchNorm2d(width)
+                )
             layers.append(BasicBlock(in_channels, width, stride=stride, downsample=downsample))
             in_channels = width
         self.layers = nn.Sequential(*layers)

@@ -87,7 +87,9 @@ def stage1_iteration(
                 net.eval()
                 u3 = net.heads(*net.features(images)).u3
                 net.train(was_training)
-            losses = {"loss_img": image_loss(net.reconstruction(torch.softmax(u3.float(), dim=1)), images, image_reduction)}
+            losses = {
+                "loss_img": image_loss(net.reconstruction(torch.softmax(u3.float(), dim=1)), images, image_reduction)
+            }
         else:
             losses = supervised_losses(net(images), images, masks, tags, image_reduction)
     total = sum(losses[name] for name in STAGE1_LOSSES[step])

@@ -29,7 +29,9 @@ from tagseg.data.loading import eval_loader
 from tagseg.data.voc import CachedSplit
 from tagseg.luo2017 import INFERENCE_ROUTES
 
-CRITERION = "mean over seeds of the stage-1 model's val mIoU after `steps` test-time inference steps; ties to the smaller step"
+CRITERION = (
+    "mean over seeds of the stage-1 model's val mIoU after `steps` test-time inference steps; ties to the smaller step"
+)
 
 
 def choose(mean_miou: dict[float, float]) -> float:
@@ -54,7 +56,9 @@ def select(models: list[str], val_cache, grid: list[float], steps: int, *, batch
         arithmetic = resolve(precision, device, dis_family(model_run))
         for step in grid:
             runtime.seed_everything(0)
-            matrices, _, _ = evaluate_counts(net, eval_loader(split, batch_size), [0, steps], step, device, route, arithmetic)
+            matrices, _, _ = evaluate_counts(
+                net, eval_loader(split, batch_size), [0, steps], step, device, route, arithmetic
+            )
             by_step[step].append(matrices[steps].scores()["mIoU"])
         no_steps.append(matrices[0].scores()["mIoU"])
     mean = {step: float(np.mean(values)) for step, values in by_step.items()}

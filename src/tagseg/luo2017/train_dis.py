@@ -32,7 +32,15 @@ from tagseg.core.classes import with_background
 from tagseg.core.cli import add_dataclass_arguments, command, dataclass_from_arguments
 from tagseg.core.precision import resolve
 from tagseg.core.runtime import CHANNELS_LAST
-from tagseg.core.training import BatchStream, Plan, TrainingSettings, make_optimizer, poly_schedule, run, shuffled_loader
+from tagseg.core.training import (
+    BatchStream,
+    Plan,
+    TrainingSettings,
+    make_optimizer,
+    poly_schedule,
+    run,
+    shuffled_loader,
+)
 from tagseg.data.loading import SegmentationDataset
 from tagseg.data.transforms import train_preset
 from tagseg.data.voc import CachedSplit
@@ -99,7 +107,9 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
     if config.stage == "stage2" and (stage1_model is None or not weak_caches):
         raise ValueError("dis.stage2: needs --stage1-model and at least one --weak-cache")
     if config.stage == "continued" and (stage1_model is None or weak_caches):
-        raise ValueError("dis.continued: needs --stage1-model and no --weak-cache (it trains on the labelled images alone)")
+        raise ValueError(
+            "dis.continued: needs --stage1-model and no --weak-cache (it trains on the labelled images alone)"
+        )
 
     def prepare(device: torch.device) -> Plan:
         split = CachedSplit(train_cache).require_masks("DIS's labelled images need them")
@@ -113,7 +123,10 @@ def train(config: DISTrainConfig, train_cache, out_dir, *, stage1_model=None, we
             net, _ = load_dis(stage1_model, device)
             split.require_classes(net.config.n_classes, f"the stage-1 model {stage1_model}")
         if config.stage == "stage2":
-            pools = [CachedSplit(cache).require_classes(split.n_classes, f"the labelled split {train_cache}") for cache in weak_caches]
+            pools = [
+                CachedSplit(cache).require_classes(split.n_classes, f"the labelled split {train_cache}")
+                for cache in weak_caches
+            ]
             weak = ConcatDataset([SegmentationDataset(pool, preset) for pool in pools])
             weak_loader = shuffled_loader(weak, config.weak_batch_size, seed=config.seed + 1,
                                           num_workers=config.num_workers, device=device)  # fmt: skip

@@ -381,9 +381,9 @@ HOW_TO_READ = (
     "How to read it: *ours* is the mean over seeds of the paired difference, in points, with a 95% interval "
     "over seeds and test images (a bootstrap over the test images added to the seeds' variance). *Raw* is the "
     "claim's own test; *Holm* adjusts it for the number of claims each paper makes (family-wise error 5%), and is "
-    "the verdict to quote. A claim of several comparisons (\"best of the grid\") is supported only when every "
+    'the verdict to quote. A claim of several comparisons ("best of the grid") is supported only when every '
     "comparison is, and contradicted only when one is after a correction for their number. *Detectable* is the "
-    "smallest effect the runs would have found with 80% power: an inconclusive claim reads \"smaller than that, "
+    'smallest effect the runs would have found with 80% power: an inconclusive claim reads "smaller than that, '
     "if any\". Where the paper's baseline had less training, *against the control* repeats the test against a "
     "run given as much. A claim whose precondition, measured on val, fails is *not testable here*; sanity checks "
     "hold by construction and test the code, not the papers."
@@ -418,8 +418,10 @@ def readme_section(table: pd.DataFrame) -> str:
     lines = [
         README_START,
         f"From `results/tables/claims.csv` ({seeds} seeds; effects in points). Of {len(claims)} claims, after "
-        "Holm's adjustment: " + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS if counts.get(v, 0))
-        + " (raw: " + ", ".join(f"{int(raw.get(v, 0))} {v}" for v in VERDICTS[:3] if raw.get(v, 0))
+        "Holm's adjustment: "
+        + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICTS if counts.get(v, 0))
+        + " (raw: "
+        + ", ".join(f"{int(raw.get(v, 0))} {v}" for v in VERDICTS[:3] if raw.get(v, 0))
         + f"); {len(sanity)} sanity checks apart.",
         "",
         HOW_TO_READ,
@@ -433,22 +435,34 @@ def readme_section(table: pd.DataFrame) -> str:
     for row in tested.itertuples():
         control = ""
         if pd.notna(row.control_verdict):
-            control = f"{_with_interval(row.control_effect, row.control_ci_low, row.control_ci_high)} " \
-                      f"{row.control_verdict} / {row.control_verdict_holm}".strip()
+            control = (
+                f"{_with_interval(row.control_effect, row.control_ci_low, row.control_ci_high)} "
+                f"{row.control_verdict} / {row.control_verdict_holm}".strip()
+            )
         detectable = "" if pd.isna(row.detectable_effect) else f"{row.detectable_effect:.1f}"
         rows.append((row.id, f"{row.paper} {row.where}", row.statement, _signed(row.paper_effect),
                      _with_interval(row.effect, row.ci_low, row.ci_high), f"{row.verdict} / {row.verdict_holm}",
                      detectable, control))  # fmt: skip
     lines += _markdown_rows(rows)
     if len(untestable):
-        lines += ["", "**Not testable here** (the precondition, measured on val, fails; ours shown for information)", "",
-                  "| id | where | claim | precondition | measured | ours (95% CI) |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "**Not testable here** (the precondition, measured on val, fails; ours shown for information)",
+            "",
+            "| id | where | claim | precondition | measured | ours (95% CI) |",
+            "|---|---|---|---|---|---|",
+        ]
         lines += _markdown_rows((row.id, f"{row.paper} {row.where}", row.statement, row.precondition,
                                  f"{row.precondition_measured:.1f}", _with_interval(row.effect, row.ci_low, row.ci_high))
                                 for row in untestable.itertuples())  # fmt: skip
     if len(sanity):
-        lines += ["", "**Sanity checks** (true by construction: they test the code)", "",
-                  "| id | where | check | ours (95% CI) | verdict |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "**Sanity checks** (true by construction: they test the code)",
+            "",
+            "| id | where | check | ours (95% CI) | verdict |",
+            "|---|---|---|---|---|",
+        ]
         lines += _markdown_rows((row.id, f"{row.paper} {row.where}", row.statement,
                                  _with_interval(row.effect, row.ci_low, row.ci_high), row.verdict)
                                 for row in sanity.itertuples())  # fmt: skip
@@ -473,7 +487,9 @@ def main(argv: list[str] | None = None) -> int:
                             "weak pool): claims on the others are 'not run'")  # fmt: skip
     table.add_argument("--margin", type=float, default=1.0, help="equivalence margin, points")
     table.add_argument("--bootstrap", type=int, default=BOOTSTRAP_DRAWS, help="resamples of the test images")
-    table.add_argument("--splits", nargs="+", help="the splits the data has (default: all); claims on others are 'not run'")
+    table.add_argument(
+        "--splits", nargs="+", help="the splits the data has (default: all); claims on others are 'not run'"
+    )
     table.add_argument("--own-data", action="store_true",
                        help="a dataset of the user's: each claim asked as a question about it, no paper effect")  # fmt: skip
     table.add_argument("--csv", type=Path, required=True)

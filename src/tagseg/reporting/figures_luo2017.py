@@ -51,8 +51,15 @@ def plot_dis_grid(table: pd.DataFrame, out: Path) -> None:
     save(fig, out)
 
 
-def dis_examples(cache, setups: list[tuple[int, int, Path]], step_size: float, n_images: int, out: Path,
-                 route: str = "literal", precision: str = "auto") -> None:
+def dis_examples(
+    cache,
+    setups: list[tuple[int, int, Path]],
+    step_size: float,
+    n_images: int,
+    out: Path,
+    route: str = "literal",
+    precision: str = "auto",
+) -> None:
     """luo2017 Figure 5: input, the downsampled image DIS reconstructs, the predictions of each
     ``(t_tr, t_ts, model.pt)`` setup (the paper's: (0, 0), (5, 0), (10, 10), (30, 30);
     tagseg.reporting.papers.figure5_setups), ground truth; one row per image."""
@@ -102,10 +109,14 @@ def dis_examples(cache, setups: list[tuple[int, int, Path]], step_size: float, n
 
 @command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagseg.reporting.figures_luo2017", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tagseg.reporting.figures_luo2017", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     grid = commands.add_parser("dis_grid", help="mIoU over t_tr x t_ts; CSV and heat map")
-    grid.add_argument("--evaluations", nargs="+", type=Path, required=True, help="tagseg.luo2017.evaluate_dis JSON files")
+    grid.add_argument(
+        "--evaluations", nargs="+", type=Path, required=True, help="tagseg.luo2017.evaluate_dis JSON files"
+    )
     grid.add_argument("--csv", type=Path, required=True, help="CSV to write")
     grid.add_argument("--png", type=Path, required=True, help="figure to write")
     examples = commands.add_parser("dis_examples", help="Figure 5: predictions at several (t_tr, t_ts)")
@@ -114,14 +125,18 @@ def main(argv: list[str] | None = None) -> int:
                           help="a stage-2 model.pt, its t_tr and the t_ts to show it at (repeat, in order)")  # fmt: skip
     examples.add_argument("--step-size", type=float, default=0.5, help="inference step on u1 and v1")
     add_step_size_from(examples)
-    examples.add_argument("--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)")
+    examples.add_argument(
+        "--inference", choices=INFERENCE_ROUTES, default="literal", help="how the steps are taken (same iterates)"
+    )
     examples.add_argument("--images", type=int, default=6, help="the split's first N images")
     examples.add_argument("--png", type=Path, required=True, help="figure to write")
     add_precision_argument(examples)
     args = parser.parse_args(argv)
     if args.command == "dis_examples":
         setups = [(int(t_tr), int(t_ts), Path(path)) for t_tr, t_ts, path in args.model]
-        dis_examples(args.cache, setups, step_size_from_arguments(args), args.images, args.png, args.inference, args.precision)
+        dis_examples(
+            args.cache, setups, step_size_from_arguments(args), args.images, args.png, args.inference, args.precision
+        )
         return 0
     table = dis_grid_table(read_results(args.evaluations))
     io.write_csv(args.csv, table)

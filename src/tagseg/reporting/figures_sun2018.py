@@ -171,15 +171,21 @@ def plot_curves(logs: list[Path], out: Path, window: int = 10) -> None:
 
 @command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagseg.reporting.figures_sun2018", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tagseg.reporting.figures_sun2018", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     fig4 = commands.add_parser("figure4", help="mIoU vs tau, baseline lines; CSV and PNG")
-    fig4.add_argument("--sweeps", nargs="+", type=Path, required=True, help="tagseg.sun2018.tau_sweep JSON, one per seed")
+    fig4.add_argument(
+        "--sweeps", nargs="+", type=Path, required=True, help="tagseg.sun2018.tau_sweep JSON, one per seed"
+    )
     fig4.add_argument("--reference", nargs="*", type=Path, default=[], help="metrics JSON of FCN-32s+generator")
     fig4.add_argument("--csv", type=Path, required=True, help="CSV to write")
     fig4.add_argument("--png", type=Path, required=True, help="figure to write")
     sec3 = commands.add_parser("section3", help="n, m, k and nats vs tau beside the measured gain; CSV and PNG")
-    sec3.add_argument("--sweeps", nargs="+", type=Path, required=True, help="tagseg.sun2018.tau_sweep JSON, one per seed")
+    sec3.add_argument(
+        "--sweeps", nargs="+", type=Path, required=True, help="tagseg.sun2018.tau_sweep JSON, one per seed"
+    )
     sec3.add_argument("--csv", type=Path, required=True, help="CSV to write")
     sec3.add_argument("--png", type=Path, required=True, help="figure to write")
     fig3 = commands.add_parser("figure3", help="example grid: input, FCN-8s, ours, ground truth")
@@ -196,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     curves.add_argument("--png", type=Path, required=True, help="figure to write")
     args = parser.parse_args(argv)
     if args.command == "figure3":
-        figure3(args.cache, args.baseline, args.ours, args.probabilities, args.tau, args.images, args.png, args.precision)
+        figure3(
+            args.cache, args.baseline, args.ours, args.probabilities, args.tau, args.images, args.png, args.precision
+        )
         return 0
     if args.command == "curves":
         plot_curves(args.logs, args.png)

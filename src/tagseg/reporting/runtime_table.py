@@ -71,7 +71,9 @@ def runtime_table(jobs: pd.DataFrame) -> pd.DataFrame:
 
 @command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagseg.reporting.runtime_table", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tagseg.reporting.runtime_table", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--benchmarks", default="benchmarks", help="folder of <stage>/<job>.tsv files")
     parser.add_argument("--out", required=True, type=Path, help="CSV to write")
     args = parser.parse_args(argv)

@@ -87,7 +87,9 @@ class Estimate:
 
     def seed_interval(self) -> tuple[float, float]:
         """The 95% paired Student-t interval over seeds only (the test images held fixed)."""
-        return self._interval(math.sqrt(self.v_seed), self.seeds - 1) if not math.isnan(self.v_seed) else (math.nan,) * 2
+        return (
+            self._interval(math.sqrt(self.v_seed), self.seeds - 1) if not math.isnan(self.v_seed) else (math.nan,) * 2
+        )
 
     def _interval(self, se: float, df: float) -> tuple[float, float]:
         if math.isnan(se):

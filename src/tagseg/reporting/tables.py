@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tagseg.core import io
+from tagseg.core.classes import CLASSES as VOC_CLASSES
 from tagseg.core.cli import command
 from tagseg.reporting.papers import LUO_CLASS_COLUMNS, LUO_TABLES, TABLES, PaperRow
 from tagseg.sun2018.variants import VARIANTS  # not tagseg.sun2018.network: a table job need not start torch
@@ -88,9 +89,10 @@ def build_dis_table(name: str, metrics_files: list[Path], paper: bool = True) ->
     for path in metrics_files:
         metrics = _read_json(path)
         by_run[dis_run_key(metrics)].append(metrics["by_t_ts"])
-        if classes is not None and metrics["classes"] != classes:
-            raise ValueError(f"{path}: scored classes {metrics['classes']}, the other files {classes}")
-        classes = metrics["classes"]
+        scored = list(metrics.get("classes", VOC_CLASSES))  # a file from before class names were kept: VOC's
+        if classes is not None and scored != classes:
+            raise ValueError(f"{path}: scored classes {scored}, the other files {classes}")
+        classes = scored
     if paper:
         columns = (*LUO_CLASS_COLUMNS, "mIoU")
     else:

@@ -30,7 +30,9 @@ class Generator(nn.Module):
         return self.conv3(h)
 
 
-def euclidean_loss(reconstruction: torch.Tensor, image: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+def euclidean_loss(
+    reconstruction: torch.Tensor, image: torch.Tensor, valid: torch.Tensor | None = None
+) -> torch.Tensor:
     """sun2018's l_euc: mean squared error per pixel and channel, over valid pixels (padding excluded)."""
     squared = (reconstruction.float() - image.float()).pow(2).sum(dim=1)  # (B, H, W)
     if valid is None:

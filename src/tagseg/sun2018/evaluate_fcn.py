@@ -73,7 +73,9 @@ def split_results(model: Sun2018Net, loader: DataLoader, device: torch.device,
     return matrix, visibility
 
 
-def split_confusion(model: Sun2018Net, loader: DataLoader, device: torch.device, precision: Precision = FP32) -> np.ndarray:
+def split_confusion(
+    model: Sun2018Net, loader: DataLoader, device: torch.device, precision: Precision = FP32
+) -> np.ndarray:
     """The (N, N) confusion matrix of :func:`split_results`."""
     return split_results(model, loader, device, precision)[0].hist
 
@@ -147,16 +149,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="model.pt written by tagseg.sun2018.train_fcn")
     parser.add_argument("--cache", help="cached pixel-labelled split (tagseg.data.voc)")
     parser.add_argument("--out", help="metrics JSON to write")
-    parser.add_argument("--probabilities", help="classifier probabilities for the split (tagseg.sun2018.train_classifier predict)")
+    parser.add_argument(
+        "--probabilities", help="classifier probabilities for the split (tagseg.sun2018.train_classifier predict)"
+    )
     parser.add_argument("--tau", type=float, help="threshold on --probabilities: classes with p >= tau are labelled")
     several = parser.add_argument_group("several results from one load of the model (each flag may repeat)")
-    several.add_argument("--evaluate", nargs=2, action="append", default=[], metavar=("CACHE", "OUT"),
-                         help="as --cache CACHE --out OUT")
-    several.add_argument("--evaluate-at-tau", nargs=4, action="append", default=[],
-                         metavar=("CACHE", "PROBABILITIES", "TAU", "OUT"), help="as --cache ... --probabilities ... --tau ... --out ...")
-    several.add_argument("--sweep", nargs=3, action="append", default=[], metavar=("CACHE", "PROBABILITIES", "OUT"),
-                         help="the tau sweep of tagseg.sun2018.tau_sweep over --taus thresholds")
-    several.add_argument("--taus", type=int, default=21, help="number of evenly spaced thresholds in [0, 1] of each --sweep")
+    several.add_argument(
+        "--evaluate", nargs=2, action="append", default=[], metavar=("CACHE", "OUT"), help="as --cache CACHE --out OUT"
+    )
+    several.add_argument(
+        "--evaluate-at-tau",
+        nargs=4,
+        action="append",
+        default=[],
+        metavar=("CACHE", "PROBABILITIES", "TAU", "OUT"),
+        help="as --cache ... --probabilities ... --tau ... --out ...",
+    )
+    several.add_argument(
+        "--sweep",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("CACHE", "PROBABILITIES", "OUT"),
+        help="the tau sweep of tagseg.sun2018.tau_sweep over --taus thresholds",
+    )
+    several.add_argument(
+        "--taus", type=int, default=21, help="number of evenly spaced thresholds in [0, 1] of each --sweep"
+    )
     add_dataclass_arguments(parser, EvalConfig)
     args = parser.parse_args(argv)
     config = dataclass_from_arguments(EvalConfig, args)

@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tau", type=float, help="threshold on the classifier's probabilities")
     args = parser.parse_args(argv)
     device = runtime.setup(0, args.threads, args.device)
-    count = export(args.test_tar, fcn_predictor(args.model, device, args.classifier, args.tau, args.precision), args.out, device)
+    count = export(
+        args.test_tar, fcn_predictor(args.model, device, args.classifier, args.tau, args.precision), args.out, device
+    )
     print(f"wrote {count} test predictions to {args.out} ({SUBMISSION_DIR}/*.png)")
     return 0
 

@@ -47,8 +47,14 @@ class Backbone:
 
 BACKBONES = {
     "vgg16": Backbone(
-        widths=(64, 128, 256, 512, 512), pooled=(True,) * 5, fc_channels=4096, fc6_kernel=7, input_padding=100,
-        batch_norm=False, dropout=0.5, skip_scales=(0.01, 0.0001),
+        widths=(64, 128, 256, 512, 512),
+        pooled=(True,) * 5,
+        fc_channels=4096,
+        fc6_kernel=7,
+        input_padding=100,
+        batch_norm=False,
+        dropout=0.5,
+        skip_scales=(0.01, 0.0001),
     ),  # fmt: skip
     # VGG16's layers at 1/8 width, with pool2 and pool3 left out, so that pool3, pool4 and fc7 sit
     # at 1/2, 1/4 and 1/8 instead of 1/8, 1/16 and 1/32. On 64-pixel synthetic images its maps then
@@ -59,8 +65,13 @@ BACKBONES = {
     # Trained from scratch, it needs batch norm and no dropout to learn within a CPU budget
     # (REPRODUCTION.md F2 and F8 have the measurements).
     "vgg_tiny": Backbone(
-        widths=(8, 16, 32, 64, 64), pooled=(True, False, False, True, True), fc_channels=128, fc6_kernel=5,
-        input_padding=17, batch_norm=True, dropout=0.0,
+        widths=(8, 16, 32, 64, 64),
+        pooled=(True, False, False, True, True),
+        fc_channels=128,
+        fc6_kernel=5,
+        input_padding=17,
+        batch_norm=True,
+        dropout=0.0,
     ),  # fmt: skip
 }
 

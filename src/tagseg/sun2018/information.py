@@ -25,7 +25,9 @@ import numpy as np
 N_CATEGORIES = 21  # VOC: 20 objects + background (a dataset of its own passes its count)
 
 
-def label_information(true_tags: np.ndarray, label_tags: np.ndarray, n_categories: int = N_CATEGORIES) -> dict[str, float]:
+def label_information(
+    true_tags: np.ndarray, label_tags: np.ndarray, n_categories: int = N_CATEGORIES
+) -> dict[str, float]:
     """Means over images of n, m, k and the four quantities above; tags are (images, N - 1) binary.
 
     Background is present in every image and kept by every label vector, so n, k >= 1.

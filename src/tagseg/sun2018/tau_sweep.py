@@ -145,8 +145,11 @@ def sweep_model(model: LoadedModel, cache, probabilities_path, taus: Sequence[fl
         "probabilities": str(probabilities_path),
         "split": str(cache),
         "model_run": model.run,
-        "run": runtime.run_record({"taus": list(map(float, taus)), "batch_size": batch_size, "precision": precision},
-                                  model.device, model.arithmetic),
+        "run": runtime.run_record(
+            {"taus": list(map(float, taus)), "batch_size": batch_size, "precision": precision},
+            model.device,
+            model.arithmetic,
+        ),
     }
 
 

@@ -48,7 +48,9 @@ def train(config: ClassifierConfig, train_cache: str | os.PathLike, out_dir: str
         precision = resolve(config.precision, device, "classifier")
         scaler = precision.grad_scaler()
         dataset = SegmentationDataset(split, train_preset(config.crop_size, config.scale_range))
-        loader = shuffled_loader(dataset, config.batch_size, seed=config.seed, num_workers=config.num_workers, device=device)
+        loader = shuffled_loader(
+            dataset, config.batch_size, seed=config.seed, num_workers=config.num_workers, device=device
+        )
 
         def step(batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
             images, _, tags = batch
@@ -100,7 +102,9 @@ def write_predictions(result: dict, out: str | os.PathLike) -> None:
 
 @command
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tagseg.sun2018.train_classifier", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tagseg.sun2018.train_classifier", description=__doc__.split("\n\n")[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     train_parser = commands.add_parser("train", help="train the classifier")
     train_parser.add_argument("--train-cache", required=True, help="cached pixel-labelled split whose tags to learn")

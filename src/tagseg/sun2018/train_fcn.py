@@ -35,10 +35,13 @@ from tagseg.core.training import Plan, TrainingSettings, make_optimizer, poly_sc
 @dataclass(frozen=True)
 class TrainConfig(TrainingSettings):
     arch: Literal["fcn32s", "fcn8s"] = "fcn32s"  # FCN head
-    variant: Literal["base", "label", "gen", "label_gen", "discriminator", "label_add", "label_add_scores",
-                     "base_2x", "label_2x"] = "base"  # sun2018 variant (tagseg.sun2018.variants), or a control
+    variant: Literal[
+        "base", "label", "gen", "label_gen", "discriminator", "label_add", "label_add_scores", "base_2x", "label_2x"
+    ] = "base"  # sun2018 variant (tagseg.sun2018.variants), or a control
     auxiliary_lr: float = 1e-3  # Adam learning rate of the generator or discriminator
-    adversarial_weight: float = 0.1  # weight of the discriminator's loss in the segmentation loss (variant discriminator)
+    adversarial_weight: float = (
+        0.1  # weight of the discriminator's loss in the segmentation loss (variant discriminator)
+    )
     discriminator_width: int = 16  # channels of the discriminator's first layer (doubling four times)
 
     def __post_init__(self) -> None:
@@ -61,12 +64,16 @@ def train(config: TrainConfig, train_cache: str | os.PathLike, out_dir: str | os
         model = model.to(device, memory_format=CHANNELS_LAST)
         optimizers = Optimizers(
             segmentation=make_optimizer(config, model.fcn.parameters()),
-            auxiliary=torch.optim.Adam(model.auxiliary.parameters(), lr=config.auxiliary_lr) if model.auxiliary else None,
+            auxiliary=torch.optim.Adam(model.auxiliary.parameters(), lr=config.auxiliary_lr)
+            if model.auxiliary
+            else None,
         )
         precision = resolve(config.precision, device, fcn_family(config.variant))
         scaler = precision.grad_scaler()
         dataset = SegmentationDataset(split, train_preset(config.crop_size, config.scale_range))
-        loader = shuffled_loader(dataset, config.batch_size, seed=config.seed, num_workers=config.num_workers, device=device)
+        loader = shuffled_loader(
+            dataset, config.batch_size, seed=config.seed, num_workers=config.num_workers, device=device
+        )
 
         def step(batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
             return train_iteration(model, *batch, optimizers, scaler, adversarial_weight=config.adversarial_weight,
