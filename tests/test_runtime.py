@@ -3,6 +3,7 @@
 import pytest
 import subprocess
 import sys
+from pathlib import Path
 
 import torch
 
@@ -54,3 +55,15 @@ def test_cuda_asked_for_without_one_names_the_key(monkeypatch):
     ):
         select_device("cuda:1")
     assert select_device("auto").type == "cpu"
+
+
+def test_the_voc_scale_requires_a_gpu_of_every_job(monkeypatch):
+    import torch
+    import yaml
+
+    from tagseg.core.runtime import select_device
+
+    voc = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / "voc.yaml").read_text())
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # a node whose GPU or driver is not there
+    with pytest.raises(RuntimeError, match="torch sees no CUDA device"):
+        select_device(voc["resources"]["device"])
