@@ -116,3 +116,29 @@ def test_bad_model_names_are_rejected_with_allowed_values():
         FCNConfig(arch="fcn16s")
     with pytest.raises(ValueError, match=", ".join(BACKBONES)):
         FCNConfig(backbone="resnet")
+
+
+def test_the_workflows_weights_table_names_torchvisions_files():
+    from tagseg.core.weights import BACKBONE_WEIGHTS
+
+    for enum_name, member, filename in BACKBONE_WEIGHTS.values():
+        assert pretrained.weights_path(enum_name, member)[1].name == filename
+
+
+def test_fetch_copies_the_users_weights_into_the_workflows_torch_home(tmp_path, monkeypatch):
+    user_hub = tmp_path / "home" / ".cache" / "torch" / "hub"
+    (user_hub / "checkpoints").mkdir(parents=True)
+    torch.manual_seed(2)
+    vgg = torchvision.models.vgg16()
+    torch.save(vgg.state_dict(), user_hub / "checkpoints" / "vgg16-397923af.pth")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "workflow torch"))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)  # copied, never downloaded
+    assert pretrained.main(["fetch", "VGG16_Weights.IMAGENET1K_V1", "--from-hub", str(user_hub)]) == 0
+    assert (tmp_path / "workflow torch" / "hub" / "checkpoints" / "vgg16-397923af.pth").is_file()
+    model = build_fcn(FCNConfig(backbone="vgg16"), pretrained=True)  # as a training job reads it, offline
+    assert torch.equal(model.trunk.blocks[0].conv1_1.weight, vgg.features[0].weight)
+    assert pretrained.main(["fetch", "VGG17_Weights.IMAGENET1K_V1"]) == 1  # not a weights entry: one line

@@ -220,9 +220,8 @@ def test_voc_config_plans_the_whole_dag_without_data(tmp_path):
     )
     assert {"download_archive", "extract_archive", "build_voc_splits"} <= set(jobs)
     assert "generate_synthetic" not in jobs and "export_voc12_test_sun2018" not in jobs  # no test tar given
-    assert (
-        jobs["cache_split"] == "6"
-    )  # 5 splits and the clean pool's withheld masks; no IDW: no noisy pool, no noisy test
+    # 5 splits and the clean pool's withheld masks; no IDW: no noisy pool, no noisy test
+    assert jobs["cache_split"] == "6"
     # every paper run and, beside them, the 3 two-update controls and Table 3's sensitivity row, 3 seeds
     assert jobs["train_fcn"] == "36" and jobs["train_dis_stage2"] == "12" and jobs["train_dis_continued"] == "3"
     assert "--train-cache data/voc/cache/trainaug" in _job(result.stdout, "train_fcn")
@@ -231,6 +230,14 @@ def test_voc_config_plans_the_whole_dag_without_data(tmp_path):
     assert "--not-run 'IDW not supplied'" in _job(result.stdout, "paper_table", "luo2017_table5")
     assert "--val-cache data/voc/cache/val " in _job(result.stdout, "select_dis_step_size")  # chosen on val, never test
     assert "--step-size-from results/dis/step_size.json" in _job(result.stdout, "train_dis_stage2")
+    # ImageNet VGG16 and ResNet-101 are fetched once each, on the submit host, and read from there by the trainings
+    assert jobs["fetch_weights"] == "2"  # a local rule: the submit host has the internet
+    weights = "data/resources/torch/hub/checkpoints"
+    for rule, filename in (("train_fcn", "vgg16-397923af.pth"), ("train_classifier", "vgg16-397923af.pth"),
+                           ("train_dis_stage1", "resnet101-63fe2227.pth")):  # fmt: skip
+        job = _job(result.stdout, rule)
+        assert f"{weights}/{filename}" in job and "TORCH_HOME=data/resources/torch python -m" in job, rule
+    assert "TORCH_HOME" not in _job(result.stdout, "train_dis_stage2")  # it starts from stage 1's model
     assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
 
 

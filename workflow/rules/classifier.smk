@@ -1,6 +1,7 @@
 rule train_classifier:
     input:
         get_cache_files(DATASET.sun2018_train),
+        weights=get_weights("model"),
     output:
         model="results/classifier/seed{seed}/model.pt",
         curve="results/classifier/seed{seed}/train_log.csv",
@@ -18,8 +19,9 @@ rule train_classifier:
         cache=get_input_parent,
         out_dir=get_output_parent,
         flags=get_classifier_flags,
+        torch_home=get_torch_home("model"),
     shell:
-        "python -m tagseg.sun2018.train_classifier train --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
+        "{params.torch_home}python -m tagseg.sun2018.train_classifier train --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
         " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
 
 

@@ -15,6 +15,7 @@ from tagseg.core.cli import to_flags
 from tagseg.config_checks import check_combinations
 from tagseg.core.config import expand_paths
 from tagseg.core.config import prepare_config
+from tagseg.core.weights import needed_weights, section_weights
 from tagseg.data.roles import dataset_splits
 from tagseg.reporting.claims_catalogue import known_claims
 from tagseg.reporting.papers import FIGURE4, LUO_TABLES, PAPER_TABLES, TABLES, figure5_setups
@@ -413,6 +414,22 @@ DOWNLOADS = config["downloads"]
 DOWNLOAD_DIR = DOWNLOADS["data_dir"]
 ARCHIVES = DOWNLOADS["archives"]
 TAR_ARCHIVES = [name for name in ARCHIVES if name != "seg11valid"]  # seg11valid.txt is read as fetched
+
+
+# ImageNet weights (config: model.pretrained, dis.pretrained): fetched once, by a local job on the submit host,
+# into a TORCH_HOME of the workflow's own; the training jobs read them from there (offline on cluster nodes).
+TORCH_HOME = f"{DOWNLOAD_DIR}/torch"
+
+
+def get_weights(section):
+    """The weights file a training rule's model starts from (``model``: the FCNs and the classifier; ``dis``), if any."""
+    weights = section_weights(config, section)
+    return [] if weights is None else [f"{TORCH_HOME}/hub/checkpoints/{weights[2]}"]
+
+
+def get_torch_home(section):
+    """``TORCH_HOME=<the workflow's>`` before a training command whose model starts from ImageNet weights."""
+    return f"TORCH_HOME={shlex.quote(TORCH_HOME)} " if get_weights(section) else ""
 
 
 def get_voc_root(wildcards=None):

@@ -1,6 +1,7 @@
 rule train_dis_stage1:
     input:
         get_cache_files(DATASET.luo2017_train),
+        weights=get_weights("dis"),
     output:
         model="results/dis/stage1/seed{seed}/model.pt",
         curve="results/dis/stage1/seed{seed}/train_log.csv",
@@ -18,8 +19,9 @@ rule train_dis_stage1:
         cache=get_input_parent,
         out_dir=get_output_parent,
         flags=get_dis_flags,
+        torch_home=get_torch_home("dis"),
     shell:
-        "python -m tagseg.luo2017.train_dis --stage stage1 --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
+        "{params.torch_home}python -m tagseg.luo2017.train_dis --stage stage1 --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
         " --seed {wildcards.seed} --threads {threads} {params.flags} > {log:q} 2>&1"
 
 

@@ -46,3 +46,29 @@ rule extract_archive:
     shell:
         "python -m tagseg.data.extract --archive {params.archive:q} --into {params.into:q} --marker {output:q}"
         " --md5 {params.md5} > {log:q} 2>&1"
+
+
+# The ImageNet weights the config's models start from (model.pretrained, dis.pretrained), fetched once on
+# the submit host into the workflow's own TORCH_HOME (<downloads.data_dir>/torch), where the training jobs
+# read them; copied from the user's torch hub cache (~/.cache/torch/hub) where they are already there.
+if needed_weights(config):
+
+    rule fetch_weights:
+        output:
+            f"{TORCH_HOME}/hub/checkpoints/{{filename}}",
+        log:
+            "logs/downloads/weights_{filename}.log",
+        wildcard_constraints:
+            filename="|".join(re.escape(filename) for _, _, filename in needed_weights(config)),
+        localrule: True  # cluster nodes often have no internet; the submit host does
+        conda:
+            "../../envs/tagseg.yaml"
+        params:
+            torch_home=TORCH_HOME,
+            weights=lambda wildcards: next(
+                f"{enum}.{member}"
+                for enum, member, filename in needed_weights(config)
+                if filename == wildcards.filename
+            ),
+        shell:
+            "TORCH_HOME={params.torch_home:q} python -m tagseg.core.pretrained fetch {params.weights} > {log:q} 2>&1"

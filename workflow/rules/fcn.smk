@@ -1,6 +1,7 @@
 rule train_fcn:
     input:
         get_cache_files(DATASET.sun2018_train),
+        weights=get_weights("model"),
     output:
         model="results/models/{arch}/{variant}/seed{seed}/model.pt",
         curve="results/models/{arch}/{variant}/seed{seed}/train_log.csv",
@@ -18,8 +19,9 @@ rule train_fcn:
         cache=get_input_parent,
         out_dir=get_output_parent,
         flags=get_train_flags,
+        torch_home=get_torch_home("model"),
     shell:
-        "python -m tagseg.sun2018.train_fcn --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
+        "{params.torch_home}python -m tagseg.sun2018.train_fcn --train-cache {params.cache:q} --out-dir {params.out_dir:q}"
         " --arch {wildcards.arch} --variant {wildcards.variant} --seed {wildcards.seed} --threads {threads}"
         " {params.flags} > {log:q} 2>&1"
 

@@ -1,9 +1,20 @@
-"""ImageNet weights through torchvision's weights API, with a clear error when offline."""
+"""ImageNet weights through torchvision's weights API, with a clear error when offline.
+
+The workflow fetches every weights file its config needs once, on the submit host (cluster nodes
+often have no internet), into ``<downloads.data_dir>/torch`` (a ``TORCH_HOME``), and the training jobs
+read them from there:
+
+    TORCH_HOME=data/resources/torch python -m tagseg.core.pretrained fetch VGG16_Weights.IMAGENET1K_V1
+"""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import os
 import re
+import shutil
+import sys
 import urllib.error
 from pathlib import Path
 
@@ -11,6 +22,7 @@ import torch
 import torchvision.models
 
 from tagseg.core.checkpoint import UnreadableFile, read_tensors
+from tagseg.core.cli import command
 
 
 def weights_path(enum_name: str, member: str) -> tuple[str, Path]:
@@ -63,3 +75,47 @@ def _hash_advice(path: Path, url: str) -> str:
     return (
         f"its sha256 begins {actual}, not {named.group(1)} as its name says: replace it with a fresh download of {url}"
     )
+
+
+def fetch(enum_name: str, member: str, elsewhere: list[Path]) -> Path:
+    """Put the weights into this ``TORCH_HOME``'s hub cache, verified: copied from a hub cache in ``elsewhere``
+    that has them (the user's own, filled by hand offline), else downloaded; then read once."""
+    url, path = weights_path(enum_name, member)
+    if not path.exists():
+        for folder in elsewhere:
+            placed = folder / "checkpoints" / path.name
+            if placed.is_file() and placed.resolve() != path.resolve():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_name(path.name + ".part")
+                shutil.copyfile(placed, partial)
+                partial.replace(path)
+                print(f"{path}: copied from {placed}")
+                break
+    load_torchvision_state(enum_name, member)  # downloads what is still missing; refuses what does not load
+    print(f"{path}: {enum_name}.{member}, readable")
+    return path
+
+
+@command
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tagseg.core.pretrained", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    get = sub.add_parser("fetch", help="put weights into $TORCH_HOME/hub/checkpoints (copied or downloaded)")
+    get.add_argument("weights", nargs="+", metavar="ENUM.MEMBER", help="e.g. VGG16_Weights.IMAGENET1K_V1")
+    get.add_argument("--from-hub", type=Path, action="append", default=[], metavar="DIR",
+                     help="a torch hub folder to copy from first (repeat); default: ~/.cache/torch/hub")  # fmt: skip
+    args = parser.parse_args(argv)
+    elsewhere = args.from_hub or [Path(os.path.expanduser("~/.cache/torch/hub"))]
+    for name in args.weights:
+        enum_name, _, member = name.partition(".")
+        if (
+            not hasattr(torchvision.models, enum_name)
+            or member not in getattr(torchvision.models, enum_name).__members__
+        ):
+            raise ValueError(f"{name}: not a torchvision weights entry (e.g. VGG16_Weights.IMAGENET1K_V1)")
+        fetch(enum_name, member, elsewhere)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
