@@ -135,10 +135,12 @@ def _port_open(port: int) -> bool:
 
 
 class SlurmCluster:
-    """Use as ``with SlurmCluster(partition="gpu") as cluster:``; ``cluster.env`` is what SLURM clients need."""
+    """Use as ``with SlurmCluster(partitions=("cpu", "gpu")) as cluster:``; ``cluster.env`` is what SLURM clients
+    need. Every partition holds the one node (and its fake GPUs); the first is the default."""
 
-    def __init__(self, partition: str = "main", cpus: int | None = None) -> None:
-        self.partition = partition
+    def __init__(self, partitions: tuple[str, ...] = ("main",), cpus: int | None = None) -> None:
+        self.partitions = tuple(partitions)
+        self.partition = self.partitions[0]
         self.cpus = cpus or os.cpu_count() or 1
         self.node = "node1"
         self.daemons: list[tuple[str, subprocess.Popen]] = []
@@ -245,7 +247,8 @@ class SlurmCluster:
             "AccountingStorageTRES=gres/gpu",  # and the GPUs it had
             "GresTypes=gpu",
             f"NodeName={self.node} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={memory} Gres=gpu:{FAKE_GPUS} State=UNKNOWN",
-            f"PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE State=UP",
+            *(f"PartitionName={name} Nodes={self.node} Default={'YES' if name == self.partition else 'NO'} "
+              f"MaxTime=INFINITE State=UP" for name in self.partitions),
         ]) + "\n")  # fmt: skip
         for folder in ("ctld", "spool"):
             (d / folder).mkdir()
@@ -295,8 +298,9 @@ class SlurmCluster:
         return result.stdout
 
     def sacct(self, since: str = "now-1days") -> list[dict[str, str]]:
-        """Every job of this cluster as accounting recorded it: JobID, State, Comment (the rule), ExitCode, AllocTRES."""
-        fields = ["JobID", "JobName", "State", "Comment", "ExitCode", "AllocTRES"]
+        """Every job of this cluster as accounting recorded it: JobID, State, Comment (the rule), ExitCode, AllocTRES,
+        Partition."""
+        fields = ["JobID", "JobName", "State", "Comment", "ExitCode", "AllocTRES", "Partition"]
         out = self.run("sacct", "-X", "-n", "-P", "-a", "-S", since, f"--format={','.join(fields)}")
         return [dict(zip(fields, line.split("|"), strict=True)) for line in out.splitlines() if line.strip()]
 
@@ -329,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check", help="say whether this machine can host the cluster")
     check.add_argument("--no-install", action="store_true", help="do not apt-get install missing packages")
     run = commands.add_parser("run", help="bring a cluster up, run COMMAND with SLURM_CONF set, bring it down")
-    run.add_argument("--partition", default="main", help="the partition's name (default: main)")
+    run.add_argument("--partition", action="append", help="a partition's name, repeated for more (default: main; "
+                     "the first is the default partition)")  # fmt: skip
     run.add_argument("cmd", nargs=argparse.REMAINDER, metavar="COMMAND", help="the command, after --")
     args = parser.parse_args(argv)
     if args.command == "check":
@@ -341,8 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     if reason or not command:
         print(f"error: {reason or 'run: expected a command after --'}", file=sys.stderr)
         return 2
-    with SlurmCluster(partition=args.partition) as cluster:
-        print(f"slurm test cluster up in {cluster.dir} (partition {cluster.partition})", file=sys.stderr)
+    with SlurmCluster(partitions=tuple(args.partition or ["main"])) as cluster:
+        print(f"slurm test cluster up in {cluster.dir} (partitions {', '.join(cluster.partitions)})", file=sys.stderr)
         return subprocess.run(command, env=cluster.env).returncode
 
 

@@ -43,6 +43,10 @@ def profile_settings() -> dict:
     return yaml.safe_load(PROFILE.read_text())
 
 
+CPU_PARTITION = profile_settings()["default-resources"]["slurm_partition"]
+GPU_PARTITION = profile_settings()["set-resources"]["train_fcn"]["slurm_partition"]
+
+
 @pytest.fixture(scope="module")
 def cluster():
     if os.environ.get("TAGSEG_SKIP_SLURM_TEST"):
@@ -52,8 +56,8 @@ def cluster():
     reason = cannot_host()
     if reason:
         pytest.skip(f"this machine cannot host a SLURM cluster: {reason}")
-    # the partition the shipped profile names, so that the profile runs as it is
-    with SlurmCluster(partition=profile_settings()["default-resources"]["slurm_partition"]) as up:
+    # the partitions the shipped profile names, so that the profile runs as it is
+    with SlurmCluster(partitions=(CPU_PARTITION, GPU_PARTITION)) as up:
         yield up
 
 
@@ -109,6 +113,11 @@ def test_every_non_local_job_ran_as_a_slurm_job(cluster, undisturbed):
     assert not asks_for_gpu & {"cache_split", "paper_table", "claims"}
     for job in jobs:
         assert ("gres/gpu=1" in job["AllocTRES"]) == (rule_of(job["Comment"]) in asks_for_gpu), job
+        # and each went to its partition: GPU jobs to the GPU one, the rest to the CPU one
+        assert job["Partition"] == (GPU_PARTITION if rule_of(job["Comment"]) in asks_for_gpu else CPU_PARTITION), job
+    partitions = collections.Counter((rule_of(job["Comment"]), job["Partition"]) for job in jobs)
+    print("jobs per rule and partition:", dict(sorted(partitions.items())))
+    assert {"sun2018_figure3", "luo2017_figure5"} <= asks_for_gpu  # they run networks: GPU jobs, not local ones
     assert {"paper_table", "claims", "sun2018_figure4"} <= set(
         re.findall(r"^localrule (\w+):$", out, flags=re.MULTILINE)
     )
@@ -154,3 +163,24 @@ def test_a_job_cancelled_mid_run_is_resubmitted_and_the_tables_match(cluster, un
     assert json.loads((workdir / FAULT_MODEL).with_name("run.json").read_text())["slurm_job_id"] == retried[0]["JobID"]
     # the same tables as the undisturbed run, byte for byte
     assert measured_tables(workdir) == tables
+
+
+def test_the_profile_sends_every_gpu_rule_to_the_gpu_partition(tmp_path):
+    """Planned at the voc scale (with the server export) and the smoke scale: every rule asking for a GPU has the
+    GPU partition in the profile, and no other rule has."""
+    import subprocess
+
+    for name in ("Snakefile", "config.yaml", "configs", "workflow", "envs"):
+        source = ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    (tmp_path / "VOC2012test.tar").write_bytes(b"")  # planned only: never read
+    (tmp_path / "export.yaml").write_text("data: {voc12_test_tar: VOC2012test.tar}\n")
+    planned = set()
+    for configs in (["configs/voc.yaml", "export.yaml"], ["configs/smoke.yaml"]):
+        result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", *configs], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        planned |= gpu_rules(result.stdout)
+    routed = {rule for rule, settings in profile_settings()["set-resources"].items()
+              if settings.get("slurm_partition") == GPU_PARTITION}  # fmt: skip
+    assert "export_voc12_test_luo2017" in planned and planned == routed

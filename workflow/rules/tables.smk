@@ -1,12 +1,11 @@
-# Tables and figures read a handful of small files: on a cluster they run on the submitting host.
+# Tables and figures read a handful of small files: on a cluster they run on the submitting host. The two
+# example figures run networks (FCN-8s, DIS with inference): GPU jobs like the evaluations.
 localrules:
     paper_table,
     sun2018_figure4,
     sun2018_section3,
-    sun2018_figure3,
     training_curves,
     luo2017_grid,
-    luo2017_figure5,
     claims,
     runtime_table,
 
@@ -93,15 +92,19 @@ rule sun2018_figure3:
         "logs/figures/sun2018_figure3.log",
     conda:
         "../../envs/tagseg.yaml"
+    threads: config["resources"]["eval_threads"]
+    resources:
+        gpu=1,
     params:
         cache=get_cache_input_dir,
         tau=config["sun2018"]["tau"],
         images=config["sun2018"]["figure3_images"],
         precision=config["resources"]["precision"],
+        device=config["resources"]["device"],
     shell:
         "python -m tagseg.reporting.figures_sun2018 figure3 --cache {params.cache:q} --baseline {input.baseline:q} --ours {input.ours:q}"
         " --probabilities {input.probabilities:q} --tau {params.tau} --images {params.images} --png {output:q}"
-        " --precision {params.precision} > {log:q} 2>&1"
+        " --precision {params.precision} --device {params.device} --threads {threads} > {log:q} 2>&1"
 
 
 rule training_curves:
@@ -156,15 +159,19 @@ rule luo2017_figure5:
         "logs/figures/luo2017_figure5.log",
     conda:
         "../../envs/tagseg.yaml"
+    threads: config["resources"]["eval_threads"]
+    resources:
+        gpu=1,
     params:
         cache=get_cache_input_dir,
         models=get_figure5_flags,
         step_size=get_step_size_flag,
         inference=config["dis"]["inference"],
         precision=config["resources"]["precision"],
+        device=config["resources"]["device"],
     shell:
         "python -m tagseg.reporting.figures_luo2017 dis_examples --cache {params.cache:q} {params.models} {params.step_size}"
-        " --inference {params.inference} --precision {params.precision}"
+        " --inference {params.inference} --precision {params.precision} --device {params.device} --threads {threads}"
         " --png {output:q} > {log:q} 2>&1"
 
 

@@ -59,11 +59,16 @@ def dis_examples(
     out: Path,
     route: str = "literal",
     precision: str = "auto",
+    device: str = "cpu",
+    threads: int = 1,
 ) -> None:
     """luo2017 Figure 5: input, the downsampled image DIS reconstructs, the predictions of each
     ``(t_tr, t_ts, model.pt)`` setup (the paper's: (0, 0), (5, 0), (10, 10), (30, 30);
-    tagseg.reporting.papers.figure5_setups), ground truth; one row per image."""
+    tagseg.reporting.papers.figure5_setups), ground truth; one row per image. The networks run on
+    ``device`` (``resources.device``: a GPU job of its own in the workflow)."""
     import torch
+
+    from tagseg.core.runtime import setup
 
     from tagseg.data.transforms import denormalize, eval_preset, to_tensors
     from tagseg.data.voc import CachedSplit
@@ -72,9 +77,9 @@ def dis_examples(
     from tagseg.luo2017.network import dis_family, downsample_image, load_dis
 
     split = CachedSplit(cache)
-    device = torch.device("cpu")
     if not setups:
         raise ValueError("dis_examples: no --model setup given")
+    device = setup(0, threads, device)
     loaded = {t_tr: load_dis(path, device) for t_tr, _, path in setups}
     nets = {t_tr: net for t_tr, (net, _) in loaded.items()}
     arithmetic = {t_tr: resolve(precision, device, dis_family(run)) for t_tr, (_, run) in loaded.items()}
@@ -85,6 +90,7 @@ def dis_examples(
     for r, i in enumerate(rows):
         sample = split[i]
         image, _ = eval_preset()(*to_tensors(sample.image, sample.mask))
+        image = image.to(device)
         pictures = [sample.image]
         for t_tr, t_ts, _ in setups:
             net = nets[t_tr]
@@ -93,10 +99,10 @@ def dis_examples(
             u1, v1 = u1.float(), v1.float()
             if len(pictures) == 1:
                 small = downsample_image(image[None], u1.shape[2:])[0]
-                pictures.append(denormalize(small).clamp(0, 1).permute(1, 2, 0).numpy())
+                pictures.append(denormalize(small.cpu()).clamp(0, 1).permute(1, 2, 0).numpy())
             readout = infer_latents(net, u1, v1, image[None], steps=t_ts, step_size=step_size, route=route,
                                     precision=arithmetic[t_tr])[t_ts]  # fmt: skip
-            pictures.append(palette[upsampled_argmax(readout.labelmap, sample.mask.shape)[0].numpy()])
+            pictures.append(palette[upsampled_argmax(readout.labelmap, sample.mask.shape)[0].cpu().numpy()])
         pictures.append(palette[sample.mask])
         for c, picture in enumerate(pictures):
             axes[r, c].imshow(picture, interpolation="nearest")
@@ -131,11 +137,21 @@ def main(argv: list[str] | None = None) -> int:
     examples.add_argument("--images", type=int, default=6, help="the split's first N images")
     examples.add_argument("--png", type=Path, required=True, help="figure to write")
     add_precision_argument(examples)
+    examples.add_argument("--device", default="cpu", help="auto, cpu or cuda (resources.device)")
+    examples.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args(argv)
     if args.command == "dis_examples":
         setups = [(int(t_tr), int(t_ts), Path(path)) for t_tr, t_ts, path in args.model]
         dis_examples(
-            args.cache, setups, step_size_from_arguments(args), args.images, args.png, args.inference, args.precision
+            args.cache,
+            setups,
+            step_size_from_arguments(args),
+            args.images,
+            args.png,
+            args.inference,
+            args.precision,
+            args.device,
+            args.threads,
         )
         return 0
     table = dis_grid_table(read_results(args.evaluations))

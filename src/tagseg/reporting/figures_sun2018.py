@@ -102,10 +102,13 @@ def plot_section3(table: pd.DataFrame, out: Path) -> None:
 
 
 def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_images: int, out: Path,
-            precision: str = "auto") -> None:  # fmt: skip
+            precision: str = "auto", device: str = "cpu", threads: int = 1) -> None:  # fmt: skip
     """Rows: input, FCN-8s, ours (FCN-8s+generator with the classifier's labels at tau), ground truth;
-    each network run on the CPU in the precision its evaluation runs in (``resources.precision``)."""
+    each network run on ``device`` (``resources.device``: a GPU job of its own in the workflow) in the
+    precision its evaluation runs in (``resources.precision``)."""
     import torch
+
+    from tagseg.core.runtime import setup
 
     from tagseg.data.voc import CachedSplit
     from tagseg.data.transforms import eval_preset, to_tensors
@@ -117,7 +120,7 @@ def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_i
 
     split = CachedSplit(cache)
     probabilities = read_predictions(probabilities_path, split.ids)
-    device = torch.device("cpu")
+    device = setup(0, threads, device)
     baseline, _ = load_fcn(baseline_path, device)
     ours, _ = load_fcn(ours_path, device)
     base_precision = resolve(precision, device, fcn_family(baseline.variant_name))
@@ -131,9 +134,9 @@ def figure3(cache, baseline_path, ours_path, probabilities_path, tau: float, n_i
             sample = split[i]
             image, _ = preset(*to_tensors(sample.image, sample.mask))
             with base_precision.autocast():
-                scores_base = baseline.fcn(image[None]).float()
+                scores_base = baseline.fcn(image[None].to(device)).float().cpu()
             with ours_precision.autocast():
-                scores_ours = ours.fcn(image[None]).float()
+                scores_ours = ours.fcn(image[None].to(device)).float().cpu()
             labels = threshold_labels(probabilities[i : i + 1], tau)
             fused = FUSIONS[ours.variant.fusion or "dot"](scores_ours, labels)
             rows = (sample.image, palette[class_argmax(scores_base)[0].numpy()], palette[class_argmax(fused)[0].numpy()],
@@ -197,13 +200,24 @@ def main(argv: list[str] | None = None) -> int:
     fig3.add_argument("--images", type=int, default=6, help="the split's first N images")
     fig3.add_argument("--png", type=Path, required=True, help="figure to write")
     add_precision_argument(fig3)
+    fig3.add_argument("--device", default="cpu", help="auto, cpu or cuda (resources.device)")
+    fig3.add_argument("--threads", type=int, default=1, help="torch threads")
     curves = commands.add_parser("curves", help="training loss curves of the FCN models")
     curves.add_argument("--logs", nargs="+", type=Path, required=True, help="train_log.csv files")
     curves.add_argument("--png", type=Path, required=True, help="figure to write")
     args = parser.parse_args(argv)
     if args.command == "figure3":
         figure3(
-            args.cache, args.baseline, args.ours, args.probabilities, args.tau, args.images, args.png, args.precision
+            args.cache,
+            args.baseline,
+            args.ours,
+            args.probabilities,
+            args.tau,
+            args.images,
+            args.png,
+            args.precision,
+            args.device,
+            args.threads,
         )
         return 0
     if args.command == "curves":
