@@ -35,7 +35,7 @@ pytestmark = pytest.mark.slurm
 
 def gpu_rules(out: str) -> set[str]:
     """The rules whose jobs asked for a GPU, from snakemake's account of each job in its output."""
-    blocks = re.findall(r"^(?:local)?rule (\w+):\n(.*?)(?=^\S|\Z)", out, flags=re.MULTILINE | re.DOTALL)
+    blocks = re.findall(r"^ *(?:local)?rule (\w+):\n(.*?)(?=^\S|\Z)", out, flags=re.MULTILINE | re.DOTALL)
     return {name for name, body in blocks if re.search(r"^\s*resources:.*\bgpu=1\b", body, flags=re.MULTILINE)}
 
 
@@ -85,8 +85,13 @@ def finish(process: subprocess.Popen, timeout_s: float) -> str:
 
 
 def rule_of(comment: str) -> str:
-    """The rule a job ran, from the comment the plugin gives it (``rule_<name>[_wildcards_<values>]``)."""
-    return comment.removeprefix("rule_").split("_wildcards_")[0]
+    """The rule a job ran, from the comment the plugin gives it (``rule_<name>[_wildcards_<values>]``); a bundle
+    of evaluations (the profile's group) is ``evaluations``."""
+    name = comment.removeprefix("rule_").split("_wildcards_")[0]
+    return BUNDLE if name.startswith(f"{BUNDLE}_") else name
+
+
+BUNDLE = "evaluations"  # the profile's group of evaluation jobs
 
 
 @pytest.fixture(scope="module")
@@ -102,13 +107,20 @@ def undisturbed(cluster, tmp_path_factory):
 def test_every_non_local_job_ran_as_a_slurm_job(cluster, undisturbed):
     workdir, out = undisturbed
     ran = collections.Counter(re.findall(r"^rule (\w+):$", out, flags=re.MULTILINE))  # "localrule x:" ran here
-    submitted = dict(re.findall(r"has been submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/rule_(\w+)/", out))
+    bundled = re.findall(r"^    rule (\w+):$", out, flags=re.MULTILINE)  # a group job's parts
+    submitted = dict(
+        re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/slurm_logs/(?:rule|group)_([^/\s]+)/", out)
+    )
     jobs = [job for job in cluster.sacct() if job["Comment"].startswith("rule_")]
+    # the evaluations went in bundles of the profile's group-components, the rest one SLURM job each
+    size = profile_settings()["group-components"][BUNDLE]
+    assert set(profile_settings()["groups"]) >= set(bundled) and len(bundled) == 18
+    ran[BUNDLE] = -(-len(bundled) // size)
     assert ran and collections.Counter(rule_of(job["Comment"]) for job in jobs) == ran
     assert {job["JobID"] for job in jobs} == set(submitted)
     assert all(job["State"] == "COMPLETED" and job["ExitCode"] == "0:0" for job in jobs), jobs
     # GPU rules asked for a GPU and SLURM gave them one (the node's fake GRES); the rest had none
-    asks_for_gpu = gpu_rules(out)
+    asks_for_gpu = gpu_rules(out) | {BUNDLE}
     assert {"train_fcn", "evaluate_dis_stage1", "evaluate_fcn32s_base", "predict_classifier"} <= asks_for_gpu
     assert not asks_for_gpu & {"cache_split", "paper_table", "claims"}
     for job in jobs:
@@ -125,6 +137,8 @@ def test_every_non_local_job_ran_as_a_slurm_job(cluster, undisturbed):
     # the outputs name the SLURM job that made them
     record = json.loads((workdir / "results/models/fcn32s/base/seed0/run.json").read_text())
     assert record["slurm_job_id"] in submitted and submitted[record["slurm_job_id"]] == "train_fcn"
+    evaluated = json.loads((workdir / "results/metrics/fcn32s/base/seed0/test.json").read_text())["run"]
+    assert rule_of(f"rule_{submitted[evaluated['slurm_job_id']]}") == BUNDLE
     assert len(list((workdir / "results/tables").glob("*.csv"))) >= 10
 
 
