@@ -10,7 +10,7 @@ The design (fixed before any model was trained on it; see docs/synthetic-data.md
 * The image is, up to texture, jitter and noise, a colouring of the labelmap, so a reconstruction
   from a labelmap can be informative (the mechanism of luo2017's subnet-2).
 * Masks carry a void band (255) along every boundary between two labels, as VOC's do.
-* Splits cover every data role in SPEC.md: pixel-labelled train/val/test, a weak pool with clean
+* Splits cover every data role both papers use: pixel-labelled train/val/test, a weak pool with clean
   tags, a weak pool with noisy tags (missing and spurious at set rates; the clean tags kept aside as
   ``*_truth`` tag files), and a labelled noisy-tag test set with more classes per image.
   Masks of the weak pools are withheld in ``SegmentationClassWithheld/`` for analysis only.
