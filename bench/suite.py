@@ -3,13 +3,13 @@
 Each measurement times the real code path against the naive or reference way on the same data and
 model in the same process, interleaved over ``--repeats`` rounds (the machine is shared and noisy),
 and reports the median ratio with its spread (min-max of the per-round ratios). Rows go to one CSV
-(``bench/results/performance.csv``) that the README's Performance section is generated from.
+(``bench/results/performance.csv``) that docs/performance.md's table is generated from.
 
     python bench/suite.py                                   # everything except the DAG runs
     python bench/suite.py --only dis tau train flops scaling
     python bench/suite.py --dag smoke                       # also runs the smoke DAG in a scratch copy
     python bench/suite.py --dag-dir .                       # also reads a finished default run here
-    python bench/suite.py readme                            # rewrites README's Performance section
+    python bench/suite.py readme                            # rewrites docs/performance.md's table
 
 With ``--results results`` (the default when it exists) the DIS and tau measurements use the
 trained models and classifier probabilities of a finished default run; otherwise untrained
@@ -682,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--paper-size", type=int, default=321, help="DIS at this size with ResNet-101 (0: skip)")
     parser.add_argument("--csv", type=Path, default=CSV_PATH)
-    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--readme", type=Path, default=ROOT / "docs" / "performance.md")
     args = parser.parse_args(argv)
     if args.action == "readme":
         try:
@@ -690,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
-        print(f"wrote the Performance section of {args.readme} from {args.csv}")
+        print(f"wrote the performance table of {args.readme} from {args.csv}")
         return 0
     torch.set_num_threads(args.threads)
     rows: list[Row] = []

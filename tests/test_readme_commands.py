@@ -1,4 +1,5 @@
-"""Every snakemake command the README shows that sets a config plans without error (as a dry run).
+"""Every snakemake command the README (and its operations and performance pages) shows that sets a config plans
+without error (as a dry run).
 
 The commands are read out of the README itself, code blocks and inline spans alike, so an example
 added there is tested here the day it is written.
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+# the README and the pages it sends users to for running the workflow
+README = "\n".join((ROOT / name).read_text() for name in ("README.md", "docs/operations.md", "docs/performance.md"))
 
 
 def readme_commands() -> list[str]:

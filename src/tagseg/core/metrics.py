@@ -33,7 +33,7 @@ def class_argmax(scores: torch.Tensor, dim: int = 1) -> torch.Tensor:
 
     Equal to ``scores.argmax(dim)`` (the first of tied maxima, NaN counted as the largest; tested in
     tests/test_metrics.py), through ``max``'s indices, because torch's CPU argmax kernel was the
-    slower of the two on (B, 21, H, W) scores in either layout (README, Performance, row 2, has the
+    slower of the two on (B, 21, H, W) scores in either layout (docs/performance.md, row 2, has the
     timings and the torch version they were taken with).
     """
     return scores.max(dim).indices
