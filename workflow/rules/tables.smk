@@ -218,3 +218,27 @@ rule runtime_table:
         benchmarks="benchmarks",
     shell:
         "python -m tagseg.reporting.runtime_table --benchmarks {params.benchmarks:q} --out {output:q} > {log:q} 2>&1"
+
+
+# The README's figures and its generated verdict sections, refreshed from a run at the default scale:
+# `snakemake readme_assets` (not part of the default target: it writes into the checkout's docs/ and
+# README.md, which are committed). The rule graph beside them: docs/architecture.md says how it is drawn.
+rule readme_assets:
+    input:
+        csv="results/tables/claims.csv",
+        claims="results/figures/claims.png",
+        figure4="results/figures/sun2018_figure4.png",
+        grid="results/figures/luo2017_grid.png",
+    output:
+        claims="docs/figures/claims.png",
+        figure4="docs/figures/sun2018_figure4.png",
+        grid="docs/figures/luo2017_grid.png",
+    log:
+        "logs/readme_assets.log",
+    localrule: True
+    conda:
+        "../../envs/tagseg.yaml"
+    shell:
+        "cp {input.claims:q} {output.claims:q} && cp {input.figure4:q} {output.figure4:q}"
+        " && cp {input.grid:q} {output.grid:q}"
+        " && python -m tagseg.reporting.claims readme --csv {input.csv:q} --readme README.md > {log:q} 2>&1"
