@@ -197,6 +197,17 @@ def test_readme_section_is_generated_between_markers(tmp_path):
         replace_section(readme, c.readme_section(table), c.README_START, c.README_END)
 
 
+def test_the_readmes_first_screen_summary_counts_each_papers_verdicts_after_holm():
+    rows = [("S1", "sun2018", "supported"), ("S2", "sun2018", "inconclusive"), ("S3", "sun2018", "not testable here"),
+            ("L1", "luo2017", "contradicted"), ("S9", "sun2018", "supported")]  # fmt: skip
+    table = pd.DataFrame([{"id": i, "paper": paper, "kind": "sanity" if i == "S9" else "claim", "verdict_holm": v,
+                           "seeds": 3} for i, paper, v in rows])  # fmt: skip
+    summary = c.readme_summary(table)
+    assert summary.startswith(c.SUMMARY_START) and summary.endswith(c.SUMMARY_END)
+    assert "| luo2017 | 1 | 0 | 1 | 0 | 0 | L1 contradicted |" in summary  # luo2017 first; sanity checks apart
+    assert "| sun2018 | 3 | 1 | 0 | 1 | 1 | S1 supported |" in summary and "3 seeds" in summary
+
+
 def test_the_two_level_interval_by_hand(tmp_path):
     """Two seeds, two test images of one class; every resample of the images enumerated (ordered draws
     11, 12, 21, 22: counts (2, 0), (1, 1), (1, 1), (0, 2)), so the bootstrap's variance is computed by hand."""
