@@ -21,7 +21,7 @@ def test_rules_call_the_modules_we_expect():
         "tagseg.sun2018.train_classifier", "tagseg.reporting.figures_sun2018", "tagseg.luo2017.train_dis", "tagseg.luo2017.evaluate_dis",
         "tagseg.luo2017.step_size",
         "tagseg.data.download", "tagseg.data.extract", "tagseg.reporting.claims", "tagseg.data.splits", "tagseg.sun2018.export",
-        "tagseg.luo2017.export", "tagseg.reporting.figures_luo2017", "tagseg.reporting.runtime_table", "tagseg.data.folder",
+        "tagseg.luo2017.export", "tagseg.reporting.figures_luo2017", "tagseg.reporting.runtime_table", "tagseg.data.folder", "tagseg.core.pretrained",
     }  # fmt: skip
 
 
