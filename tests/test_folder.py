@@ -214,7 +214,7 @@ def test_a_folder_path_with_another_source_is_refused():
 
 
 def test_the_schema_names_a_bad_folder_value():
-    with pytest.raises(Exception, match="folder"):
+    with pytest.raises(ConfigError, match=r"config key 'folder\.classes'"):
         _prepared({"data": {"source": "folder", "root": "d"}, "folder": {"path": "x", "classes": ["background"]}})
 
 

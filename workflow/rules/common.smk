@@ -16,7 +16,7 @@ from tagseg.config_checks import check_combinations
 from tagseg.core.config import expand_paths
 from tagseg.core.config import prepare_config
 from tagseg.core.weights import needed_weights, section_weights
-from tagseg.data.roles import dataset_splits
+from tagseg.data.roles import FOLDER_LAYOUTS, dataset_splits
 from tagseg.reporting.claims_catalogue import known_claims
 from tagseg.reporting.papers import FIGURE4, LUO_TABLES, PAPER_TABLES, TABLES, figure5_setups
 from tagseg.sun2018.variants import VARIANTS
@@ -313,8 +313,8 @@ def get_folder_inputs():
     """source folder: the files of the user's dataset that name its classes, splits and weak pools, where they exist."""
     folder = config["folder"]
     root = Path(folder["path"])
-    layout = {"folder": "splits", "voc": "ImageSets/Segmentation"}[folder["layout"]]
-    files = [root / f"{folder['splits'] or layout}/{split}.txt" for split in ("train", "val", "test")]
+    splits = folder["splits"] or FOLDER_LAYOUTS[folder["layout"]]["splits"]
+    files = [root / splits / f"{split}.txt" for split in ("train", "val", "test")]
     if isinstance(folder["classes"], str):
         files.append(root / folder["classes"])
     files += [root / folder[pool] for pool in ("weak_clean", "weak_noisy") if folder[pool]]

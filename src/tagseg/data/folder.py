@@ -44,13 +44,11 @@ from PIL import Image, UnidentifiedImageError
 
 from tagseg.core.classes import IGNORE_INDEX, voc_palette
 from tagseg.core.cli import command
+from tagseg.data.roles import FOLDER_LAYOUTS
 from tagseg.data.voc import VOC_SUBDIR, check_id, read_id_list, read_text_file, write_ids, write_tag_files
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-LAYOUTS = {
-    "folder": {"images": "images", "masks": "masks", "splits": "splits"},
-    "voc": {"images": "JPEGImages", "masks": "SegmentationClass", "splits": "ImageSets/Segmentation"},
-}
+LAYOUTS = FOLDER_LAYOUTS
 SPLITS = ("train", "val", "test")
 POOLS = ("weak_clean", "weak_noisy")
 CLASS_NAME = re.compile(r"^[A-Za-z0-9][\w.+-]*$")  # a name that can stand in a file name (VOC's tag files)

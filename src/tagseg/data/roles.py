@@ -27,6 +27,12 @@ class DatasetSplits:
     validation: str = "val"  # the split settings are chosen on (DIS's inference step size); never the test split
 
 
+# data.source folder: where each layout keeps its images, masks and split lists (tagseg.data.folder reads them)
+FOLDER_LAYOUTS = {
+    "folder": {"images": "images", "masks": "masks", "splits": "splits"},
+    "voc": {"images": "JPEGImages", "masks": "SegmentationClass", "splits": "ImageSets/Segmentation"},
+}
+
 # What a user's dataset lacks that the papers use, and what is left out for it (the tables say so)
 NO_NOISY_TEST = "the dataset has no pixel-labelled test set with noisy tags"
 NO_WEAK_POOL = (
