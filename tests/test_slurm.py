@@ -43,8 +43,15 @@ def profile_settings() -> dict:
     return yaml.safe_load(PROFILE.read_text())
 
 
-CPU_PARTITION = profile_settings()["default-resources"]["slurm_partition"]
-GPU_PARTITION = profile_settings()["set-resources"]["train_fcn"]["slurm_partition"]
+PARTITIONS = PROFILE.with_name(profile_settings()["slurm-partition-config"])
+
+
+def partitions() -> dict[str, dict]:
+    return yaml.safe_load(PARTITIONS.read_text())["partitions"]
+
+
+CPU_PARTITION = next(name for name, limits in partitions().items() if limits["max_gpu"] == 0)
+GPU_PARTITION = next(name for name, limits in partitions().items() if limits["max_gpu"] > 0)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +121,7 @@ def test_every_non_local_job_ran_as_a_slurm_job(cluster, undisturbed):
     jobs = [job for job in cluster.sacct() if job["Comment"].startswith("rule_")]
     # the evaluations went in bundles of the profile's group-components, the rest one SLURM job each
     size = profile_settings()["group-components"][BUNDLE]
-    assert set(profile_settings()["groups"]) >= set(bundled) and len(bundled) == 18
+    assert all(rule.startswith("evaluate_") for rule in bundled) and len(bundled) == 18
     ran[BUNDLE] = -(-len(bundled) // size)
     assert ran and collections.Counter(rule_of(job["Comment"]) for job in jobs) == ran
     assert {job["JobID"] for job in jobs} == set(submitted)
@@ -179,22 +186,41 @@ def test_a_job_cancelled_mid_run_is_resubmitted_and_the_tables_match(cluster, un
     assert measured_tables(workdir) == tables
 
 
-def test_the_profile_sends_every_gpu_rule_to_the_gpu_partition(tmp_path):
-    """Planned at the voc scale (with the server export) and the smoke scale: every rule asking for a GPU has the
-    GPU partition in the profile, and no other rule has."""
-    import subprocess
+class PlannedJob:
+    """What the plugin's partition selection reads of a job: its name, threads and resources."""
+
+    def __init__(self, name: str, gpu: bool):
+        self.name, self.threads = name, 1
+        self.resources = {"gpu": 1, "runtime": 60, "mem_mb": 8000} if gpu else {"runtime": 60, "mem_mb": 8000}
+
+
+def test_the_partition_file_sends_every_gpu_job_to_the_gpu_partition(tmp_path):
+    """Planned at the voc scale (with the server export), the smoke scale and a t_tr grid of the user's: the
+    plugin's automatic selection, reading the profile's partition file, sends every job that asks for a GPU to
+    the GPU partition and every other job to the CPU one, and each planned evaluation is in the bundles' group."""
+    import logging
+
+    from snakemake_executor_plugin_slurm.partitions import get_best_partition, read_partition_file
 
     for name in ("Snakefile", "config.yaml", "configs", "workflow", "envs"):
         source = ROOT / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
     (tmp_path / "VOC2012test.tar").write_bytes(b"")  # planned only: never read
     (tmp_path / "export.yaml").write_text("data: {voc12_test_tar: VOC2012test.tar}\n")
-    planned = set()
-    for configs in (["configs/voc.yaml", "export.yaml"], ["configs/smoke.yaml"]):
+    (tmp_path / "grid.yaml").write_text("dis: {t_tr: [0, 3, 7]}\n")
+    gpu, planned, grouped = set(), set(), set()
+    for configs in (["configs/voc.yaml", "export.yaml"], ["configs/smoke.yaml"], ["configs/smoke.yaml", "grid.yaml"]):
         result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", *configs], cwd=tmp_path,
                                 capture_output=True, text=True, timeout=600)  # fmt: skip
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-        planned |= gpu_rules(result.stdout)
-    routed = {rule for rule, settings in profile_settings()["set-resources"].items()
-              if settings.get("slurm_partition") == GPU_PARTITION}  # fmt: skip
-    assert "export_voc12_test_luo2017" in planned and planned == routed
+        gpu |= gpu_rules(result.stdout)
+        planned |= set(re.findall(r"^ *rule (\w+):$", result.stdout, flags=re.MULTILINE))
+        grouped |= set(re.findall(r"^    rule (\w+):$", result.stdout, flags=re.MULTILINE))  # a group job's parts
+    assert {"export_voc12_test_luo2017", "evaluate_dis_ttr3", "evaluate_dis_ttr7", "cache_split"} <= planned
+    assert {rule for rule in planned if rule.startswith("evaluate_")} == grouped
+    found = read_partition_file(PARTITIONS)
+    logger = logging.getLogger("partition-selection")
+    routed = {rule: get_best_partition(found, PlannedJob(rule, rule in gpu), logger) for rule in planned}
+    assert {rule for rule, partition in routed.items() if partition == GPU_PARTITION} == gpu
+    assert {rule for rule, partition in routed.items() if partition == CPU_PARTITION} == planned - gpu
+    assert "evaluate_dis_ttr7" in gpu and "cache_split" not in gpu

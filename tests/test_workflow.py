@@ -226,6 +226,50 @@ def test_smoke_dag_end_to_end(smoke_run):
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
 
+@pytest.mark.e2e
+def test_the_readmes_generated_sections_come_from_a_runs_tables(smoke_run, tmp_path):
+    """`claims readme` rewrites the verdict summary, the results and the claims from a run's tables, each
+    number as its CSV has it, and nothing of the README outside its markers; with a table missing it says
+    which and leaves the README as it was."""
+    from tagseg.reporting import claims as c
+    from tagseg.reporting.readme import RESULTS_END, RESULTS_START
+
+    readme = tmp_path / "README.md"
+    shutil.copy(ROOT / "README.md", readme)
+    tables = smoke_run / "results" / "tables"
+    command = [sys.executable, "-m", "tagseg.reporting.claims", "readme", "--csv", str(tables / "claims.csv"),
+               "--readme", str(readme)]  # fmt: skip
+    assert subprocess.run(command, capture_output=True, text=True).returncode == 0
+    before, after = (ROOT / "README.md").read_text(), readme.read_text()
+    markers = [(c.SUMMARY_START, c.SUMMARY_END), (RESULTS_START, RESULTS_END), (c.README_START, c.README_END)]
+
+    def outside(text: str) -> list[str]:
+        parts = []
+        for start, end in markers:
+            head, text = text.split(start, 1)
+            parts.append(head)
+            text = text.split(end, 1)[1]
+        return parts + [text]
+
+    assert outside(after) == outside(before)
+    results = after.split(RESULTS_START, 1)[1].split(RESULTS_END, 1)[0]
+    fcn = pd.read_csv(tables / "sun2018_table1.csv").iloc[0]
+    assert (
+        f"| Table 1 (val, ground-truth labels) | FCN-32s | none | {fcn.mIoU:.1f} ± {fcn.mIoU_sd:.1f} | 59.4 |"
+        in results
+    )
+    best = pd.read_csv(tables / "luo2017_table3.csv").iloc[-1]
+    assert f"|  | {best.Method} | {best.mIoU:.1f} ± {best.mIoU_sd:.1f} | 86.8 |" in results  # under Table 3's first row
+    seeds = int(fcn.seeds)
+    assert f"({seeds} seeds)" in results and f"{seeds} seeds" in after.split(c.SUMMARY_START, 1)[1]
+
+    (tmp_path / "few").mkdir()
+    shutil.copy(tables / "claims.csv", tmp_path / "few" / "claims.csv")
+    failed = subprocess.run([*command[:5], str(tmp_path / "few" / "claims.csv"), *command[6:]], capture_output=True,
+                            text=True)  # fmt: skip
+    assert failed.returncode != 0 and "sun2018_table1.csv" in failed.stderr and readme.read_text() == after
+
+
 def _tables_and_figures(workdir: Path) -> list[str]:
     return [p.relative_to(workdir).as_posix() for p in sorted((workdir / "results").glob("*/*"))
             if p.parent.name in ("tables", "figures")]  # fmt: skip

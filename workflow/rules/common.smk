@@ -19,6 +19,7 @@ from tagseg.core.weights import needed_weights, section_weights
 from tagseg.data.roles import FOLDER_LAYOUTS, dataset_splits
 from tagseg.reporting.claims_catalogue import known_claims
 from tagseg.reporting.papers import FIGURE4, LUO_TABLES, PAPER_TABLES, TABLES, figure5_setups
+from tagseg.reporting.readme import RESULTS_TABLES as README_TABLES
 from tagseg.sun2018.variants import VARIANTS
 
 SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"

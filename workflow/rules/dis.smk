@@ -120,6 +120,7 @@ rule train_dis_continued:
 # One job per model and seed for every result of it the tables, figures and claims read (common.smk:
 # EVALUATIONS): its scores on a split at every t_ts from one pass, and for stage-1 models inference
 # on the weak pools at the t_tr steps, measured against their withheld masks and clean tags.
+# In the group `evaluations`, as sun2018's (fcn.smk).
 for (kind, run), planned in EVALUATIONS.items():
     if kind != "dis":
         continue
@@ -137,6 +138,8 @@ for (kind, run), planned in EVALUATIONS.items():
             f"logs/evaluate_dis/{run}_seed{{seed}}.log",
         benchmark:
             f"benchmarks/evaluate_dis/{run}_seed{{seed}}.tsv"
+        group:
+            "evaluations"
         conda:
             "../../envs/tagseg.yaml"
         threads: config["resources"]["eval_threads"]

@@ -29,6 +29,8 @@ rule train_fcn:
 # One job per model and seed for every result of it the tables, figures and claims read (common.smk:
 # EVALUATIONS): its scores on a split with the split's ground-truth labels (``<split>.json``) or the
 # classifier's at tau (``<split>.tau<tau>.json``, sun2018 Table 4), and tau sweeps (Figure 4).
+# The evaluations are the group `evaluations`, which a cluster profile bundles (workflow/profiles/slurm);
+# a local run ignores groups.
 for (kind, model), planned in EVALUATIONS.items():
     if kind != "fcn":
         continue
@@ -46,6 +48,8 @@ for (kind, model), planned in EVALUATIONS.items():
             f"logs/evaluate_fcn/{arch}_{variant}_seed{{seed}}.log",
         benchmark:
             f"benchmarks/evaluate_fcn/{arch}_{variant}_seed{{seed}}.tsv"
+        group:
+            "evaluations"
         conda:
             "../../envs/tagseg.yaml"
         threads: config["resources"]["eval_threads"]

@@ -220,7 +220,7 @@ rule runtime_table:
         "python -m tagseg.reporting.runtime_table --benchmarks {params.benchmarks:q} --out {output:q} > {log:q} 2>&1"
 
 
-# The README's figures and its generated verdict sections, refreshed from a run at the default scale:
+# The README's figures and its generated sections (verdicts, results, claims), refreshed from a default run:
 # `snakemake readme_assets` (not part of the default target: it writes into the checkout's docs/ and
 # README.md, which are committed). The rule graph beside them: docs/architecture.md says how it is drawn.
 rule readme_assets:
@@ -229,6 +229,7 @@ rule readme_assets:
         claims="results/figures/claims.png",
         figure4="results/figures/sun2018_figure4.png",
         grid="results/figures/luo2017_grid.png",
+        tables=expand("results/tables/{name}.csv", name=README_TABLES),
     output:
         claims="docs/figures/claims.png",
         figure4="docs/figures/sun2018_figure4.png",

@@ -45,7 +45,7 @@ from tagseg.core import io
 from tagseg.core.cli import command
 from tagseg.reporting import stats
 from tagseg.reporting.claims_catalogue import BY_DESIGN_NOTE, Claim, Measure, Precondition, known_claims
-from tagseg.reporting.readme import replace_section
+from tagseg.reporting.readme import RESULTS_END, RESULTS_START, replace_sections, results_section
 
 NOT_TESTABLE = "not testable here"
 VERDICTS = ("supported", "contradicted", "inconclusive", NOT_TESTABLE, "not run")
@@ -516,14 +516,20 @@ def main(argv: list[str] | None = None) -> int:
                        help="a dataset of the user's: each claim asked as a question about it, no paper effect")  # fmt: skip
     table.add_argument("--csv", type=Path, required=True)
     table.add_argument("--png", type=Path)
-    readme = sub.add_parser("readme", help="rewrite the README's generated 'What reproduces' section")
+    readme = sub.add_parser(
+        "readme", help="rewrite the README's generated sections: the verdicts, the results, 'What reproduces'"
+    )
     readme.add_argument("--csv", type=Path, required=True)
     readme.add_argument("--readme", type=Path, default=Path("README.md"))
+    readme.add_argument("--tables", type=Path,
+                        help="the run's tables, for the results summary (default: the folder of --csv)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.command == "readme":
         table = pd.read_csv(args.csv)
-        replace_section(args.readme, readme_section(table), README_START, README_END)
-        replace_section(args.readme, readme_summary(table), SUMMARY_START, SUMMARY_END)
+        sections = [(readme_summary(table), SUMMARY_START, SUMMARY_END),
+                    (results_section(args.tables or args.csv.parent), RESULTS_START, RESULTS_END),
+                    (readme_section(table), README_START, README_END)]  # fmt: skip
+        replace_sections(args.readme, sections)
         return 0
     if args.bootstrap < 2:
         parser.error(f"--bootstrap: expected at least 2 resamples, got {args.bootstrap}")
