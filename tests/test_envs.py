@@ -44,6 +44,8 @@ def test_the_conda_env_pins_each_package_at_its_version_in_constraints():
     assert f"{python}.0" in SpecifierSet(requires), (python, requires)
     # torch needs setuptools at run time: pinned on both routes
     assert "setuptools" in pins and "setuptools" in pinned
+    # PyPI's Linux torch wheel, a CUDA build on any machine: its CUDA runtime comes along, pinned
+    assert "torch" in pins and "nvidia-cuda-runtime" in pins
 
 
 def test_the_conda_env_holds_what_the_jobs_import_and_all_they_require():
