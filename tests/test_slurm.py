@@ -224,3 +224,8 @@ def test_the_partition_file_sends_every_gpu_job_to_the_gpu_partition(tmp_path):
     assert {rule for rule, partition in routed.items() if partition == GPU_PARTITION} == gpu
     assert {rule for rule, partition in routed.items() if partition == CPU_PARTITION} == planned - gpu
     assert "evaluate_dis_ttr7" in gpu and "cache_split" not in gpu
+    # a cluster of one partition, with GPUs, listed alone (as the file's comment says): every job goes there
+    alone = tmp_path / "one_partition.yaml"
+    alone.write_text(yaml.safe_dump({"partitions": {"all": {"max_gpu": 4}}}))
+    assert {get_best_partition(read_partition_file(alone), PlannedJob(rule, rule in gpu), logger)
+            for rule in planned} == {"all"}  # fmt: skip

@@ -422,7 +422,7 @@ def readme_summary(table: pd.DataFrame) -> str:
         named = ", ".join(f"{row.id} {row.verdict_holm}" for row in decided.itertuples()) or "none"
         cells = [str(int(counts.get(v, 0))) for v in VERDICTS[:4]]
         lines.append(f"| {paper} | {len(rows)} | " + " | ".join(cells) + f" | {named} |")
-    lines += ["", f"On the built-in synthetic data, {seeds} seeds, the default scale; each claim, its effect and "
+    lines += ["", f"On the built-in synthetic data, {seeds} seed{'s' if seeds > 1 else ''}, the default scale; each claim, its effect and "
               "interval are under \"What reproduces\" below.", SUMMARY_END]  # fmt: skip
     return "\n".join(lines)
 

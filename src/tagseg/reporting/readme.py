@@ -105,7 +105,7 @@ def results_section(tables: Path) -> str:
     weak = found["luo2017_weak"]
     lines = [
         RESULTS_START,
-        f"From `results/tables/*.csv` ({seeds} seeds): mIoU in percent, mean ± sd over the seeds; the paper's "
+        f"From `results/tables/*.csv` ({seeds} seed{'s' if seeds > 1 else ''}): mIoU in percent, mean ± sd over the seeds; the paper's "
         "value beside it (VOC, ImageNet-pretrained networks, single runs). *Control* rows are ours: the same "
         "network given as much training as the method it is compared with. The numbers test the mechanisms on "
         "synthetic data; they are not comparable with the paper's.",
