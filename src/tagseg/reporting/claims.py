@@ -45,7 +45,7 @@ from tagseg.core import io
 from tagseg.core.cli import command
 from tagseg.reporting import stats
 from tagseg.reporting.claims_catalogue import BY_DESIGN_NOTE, Claim, Measure, Precondition, known_claims
-from tagseg.reporting.readme import RESULTS_END, RESULTS_START, replace_sections, results_section
+from tagseg.reporting.readme import RESULTS_END, RESULTS_START, replace_sections, results_section, seeds_named
 
 NOT_TESTABLE = "not testable here"
 VERDICTS = ("supported", "contradicted", "inconclusive", NOT_TESTABLE, "not run")
@@ -422,7 +422,7 @@ def readme_summary(table: pd.DataFrame) -> str:
         named = ", ".join(f"{row.id} {row.verdict_holm}" for row in decided.itertuples()) or "none"
         cells = [str(int(counts.get(v, 0))) for v in VERDICTS[:4]]
         lines.append(f"| {paper} | {len(rows)} | " + " | ".join(cells) + f" | {named} |")
-    lines += ["", f"On the built-in synthetic data, {seeds} seed{'s' if seeds > 1 else ''}, the default scale; each claim, its effect and "
+    lines += ["", f"On the built-in synthetic data, {seeds_named(seeds)}, the default scale; each claim, its effect and "
               "interval are under \"What reproduces\" below.", SUMMARY_END]  # fmt: skip
     return "\n".join(lines)
 

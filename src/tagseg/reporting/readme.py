@@ -43,6 +43,10 @@ LUO2017_TABLES = {"luo2017_table3": "Table 3 (test)", "luo2017_table5": "Table 5
 RESULTS_TABLES = (*SUN2018_TABLES, "sun2018_figure4", *LUO2017_TABLES, "luo2017_table4", "luo2017_weak")
 
 
+def seeds_named(seeds: int) -> str:
+    return f"{seeds} seed" + ("s" if seeds != 1 else "")
+
+
 def _read_tables(tables: Path) -> dict[str, pd.DataFrame]:
     missing = [name for name in RESULTS_TABLES if not (tables / f"{name}.csv").is_file()]
     if missing:
@@ -93,9 +97,11 @@ def results_section(tables: Path) -> str:
     curve = found["sun2018_figure4"]
     best = curve.loc[curve["mIoU"].idxmax()]
     ends = curve.iloc[[0, -1]]
-    sun.append(("Figure 4 (test)", f"FCN-32s+label+gen (trained with labels) at tau = {ends['tau'].iloc[0]:g} / {best['tau']:g} (the best) / "
-                f"{ends['tau'].iloc[1]:g}", "classifier",
-                " / ".join(_mean_sd(r["mIoU"], r["mIoU_sd"]) for r in (ends.iloc[0], best, ends.iloc[1])), ""))  # fmt: skip
+    taus = f"{ends['tau'].iloc[0]:g} / {best['tau']:g} (the best) / {ends['tau'].iloc[1]:g}"
+    scores = " / ".join(_mean_sd(r["mIoU"], r["mIoU_sd"]) for r in (ends.iloc[0], best, ends.iloc[1]))
+    sun.append(
+        ("Figure 4 (test)", f"FCN-32s+label+gen (trained with labels) at tau = {taus}", "classifier", scores, "")
+    )
     sun.append(("Figure 4 (test)", "FCN-32s+generator (trained without labels)", "none",
                 _number(curve["generator_no_labels_mIoU"].iloc[0]), ""))  # fmt: skip
     shown = set()
@@ -105,8 +111,8 @@ def results_section(tables: Path) -> str:
     weak = found["luo2017_weak"]
     lines = [
         RESULTS_START,
-        f"From `results/tables/*.csv` ({seeds} seed{'s' if seeds > 1 else ''}): mIoU in percent, mean ± sd over the seeds; the paper's "
-        "value beside it (VOC, ImageNet-pretrained networks, single runs). *Control* rows are ours: the same "
+        f"From `results/tables/*.csv` ({seeds_named(seeds)}): mIoU in percent, mean ± sd over the seeds; the "
+        "paper's value beside it (VOC, ImageNet-pretrained networks, single runs). *Control* rows are ours: the same "
         "network given as much training as the method it is compared with. The numbers test the mechanisms on "
         "synthetic data; they are not comparable with the paper's.",
         "",
