@@ -258,6 +258,13 @@ def test_the_smoke_dag_runs_on_a_folder_of_the_users_to_its_tables(dataset, tmp_
         claims["statement"].str.match(r"^(Does it hold here that|On the .* test, does it hold here that) .*\?$").all()
     )
     assert not claims["note"].fillna("").str.contains("synthetic").any()
+    # the project README's sections are a synthetic run's: refused, by name, with the README untouched
+    readme = tmp_path / "README.md"
+    shutil.copy(Path(__file__).resolve().parents[1] / "README.md", readme)
+    refused = subprocess.run([sys.executable, "-m", "tagseg.reporting.claims", "readme", "--csv",
+                              str(tables / "claims.csv"), "--readme", str(readme)], capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode == 1 and "a dataset of your own" in refused.stderr
+    assert readme.read_bytes() == (Path(__file__).resolve().parents[1] / "README.md").read_bytes()
     probabilities = np.load(workdir / "results/classifier/seed0/test.npz")["probabilities"]
     assert probabilities.shape == (SPLIT_COUNTS["test"], len(objects))
     metrics = json.loads((workdir / "results/metrics/fcn8s/base/seed0/test.json").read_text())

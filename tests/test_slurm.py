@@ -35,7 +35,9 @@ pytestmark = pytest.mark.slurm
 
 def gpu_rules(out: str) -> set[str]:
     """The rules whose jobs asked for a GPU, from snakemake's account of each job in its output."""
-    blocks = re.findall(r"^ *(?:local)?rule (\w+):\n(.*?)(?=^\S|\Z)", out, flags=re.MULTILINE | re.DOTALL)
+    # a rule's account ends where the next one's begins; the parts of a group job are indented
+    blocks = re.findall(r"^ *(?:local)?rule (\w+):\n(.*?)(?=^ *(?:local)?rule |^\S|\Z)", out,
+                        flags=re.MULTILINE | re.DOTALL)  # fmt: skip
     return {name for name, body in blocks if re.search(r"^\s*resources:.*\bgpu=1\b", body, flags=re.MULTILINE)}
 
 

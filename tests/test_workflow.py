@@ -438,7 +438,9 @@ def test_every_model_is_evaluated_by_one_job_per_seed(tmp_path):
     result = _snakemake(_workdir(tmp_path), "-n")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     blocks = re.findall(
-        r"^(?:local)?rule (evaluate_\w+):\n(.*?)(?=^\S|\Z)", result.stdout, flags=re.MULTILINE | re.DOTALL
+        r"^ *(?:local)?rule (evaluate_\w+):\n(.*?)(?=^ *(?:local)?rule |^\S|\Z)",
+        result.stdout,
+        flags=re.MULTILINE | re.DOTALL,
     )
     models = {}
     for rule, body in blocks:

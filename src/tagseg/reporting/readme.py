@@ -7,11 +7,14 @@ readme` writes the performance table of docs/performance.md. All go through :fun
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tagseg.core import io
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def replace_section(readme: Path, section: str, start: str, end: str) -> None:
@@ -48,34 +51,45 @@ def seeds_named(seeds: int) -> str:
 
 
 def _read_tables(tables: Path) -> dict[str, pd.DataFrame]:
+    import pandas as pd  # here, not at the top: the workflow imports this module's table names at parse time
+
     missing = [name for name in RESULTS_TABLES if not (tables / f"{name}.csv").is_file()]
     if missing:
         raise ValueError(f"{tables}: no {', '.join(f'{m}.csv' for m in missing)}; run the DAG first")
-    return {name: pd.read_csv(tables / f"{name}.csv") for name in RESULTS_TABLES}
+    found = {name: pd.read_csv(tables / f"{name}.csv") for name in RESULTS_TABLES}
+    if "mIoU_paper" not in found["sun2018_table1"]:
+        raise ValueError(f"{tables}: tables of a dataset of your own (no paper columns); the README's sections are "
+                         "written from a run on the built-in synthetic data")  # fmt: skip
+    return found
+
+
+def _missing(value) -> bool:
+    """A cell a CSV left empty (NaN) or that is not there (None)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _mean_sd(mean, sd) -> str:
-    if pd.isna(mean):
+    if _missing(mean):
         return ""
-    return f"{mean:.1f}" if pd.isna(sd) else f"{mean:.1f} ± {sd:.1f}"
+    return f"{mean:.1f}" if _missing(sd) else f"{mean:.1f} ± {sd:.1f}"
 
 
 def _number(value, places: int = 1) -> str:
-    return "" if pd.isna(value) else f"{value:.{places}f}"
+    return "" if _missing(value) else f"{value:.{places}f}"
 
 
 def _miou_rows(frame: pd.DataFrame, where: str, shown: set) -> list[tuple]:
     """One row per method of a paper table not already shown with the same numbers (sun2018's Tables 1-3
     share their FCN-32s rows): where, method, labels, ours, paper."""
     rows = []
-    for row in frame.itertuples(index=False):
-        key = (row.Method, row.mIoU, row.mIoU_sd)
-        if key in shown or pd.isna(row.mIoU):
+    for row in frame.to_dict("records"):  # a dataset of the user's has no paper columns; a table not run, no mIoU
+        key = (row["Method"], row.get("mIoU"), row.get("mIoU_sd"))
+        if key in shown or _missing(row.get("mIoU")):
             continue
         shown.add(key)
-        labels = getattr(row, "labels", "")
-        rows.append((where, row.Method, "" if pd.isna(labels) else labels, _mean_sd(row.mIoU, row.mIoU_sd),
-                     _number(row.mIoU_paper)))  # fmt: skip
+        labels = row.get("labels", "")
+        rows.append((where, row["Method"], "" if _missing(labels) else labels, _mean_sd(row["mIoU"], row.get("mIoU_sd")),
+                     _number(row.get("mIoU_paper"))))  # fmt: skip
     return rows
 
 
